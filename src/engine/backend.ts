@@ -1,0 +1,188 @@
+// Backend selection: wasm (default in Node), webgpu, cpu, tensorflow (tfjs-node, optional).
+// The only global state of the project lives here: which backend is active and how it was set up.
+import * as tf from '@tensorflow/tfjs';
+import { availableParallelism } from 'node:os';
+import { registerFastConvGradients } from './conv-grads.js';
+import { registerSecondOrderGradients } from './gradients.js';
+import { withNodeWorkerUrls, withLogicalCores, unrefWasmWorkers } from './wasm-threads.js';
+
+export const BACKENDS = ['wasm', 'webgpu', 'cpu', 'tensorflow'] as const;
+export type BackendName = (typeof BACKENDS)[number];
+
+export interface EngineConfig {
+  backend: BackendName;
+  /** wasm only: requested threads; default 2 when the machine has more than one core, else 1. */
+  threads?: number;
+  /** Replace the slow/missing conv gradients with the fast forward-conv formulation (default true). */
+  fastKernels?: boolean;
+}
+
+export interface EngineInfo {
+  backend: BackendName;
+  /** Threads actually running in the wasm thread pool (1 for other backends). */
+  threads: number;
+  requestedThreads: number;
+  simd: boolean;
+  multithread: boolean;
+  fastKernels: boolean;
+  /** Human-readable device description (GPU adapter for webgpu). */
+  device: string;
+}
+
+let active: EngineInfo | null = null;
+let cleanup: (() => void) | null = null;
+
+export function defaultThreads(): number {
+  return availableParallelism() > 1 ? 2 : 1;
+}
+
+export function engineInfo(): EngineInfo | null {
+  return active;
+}
+
+/**
+ * Selects and initialises a backend. Gradients that tfjs lacks are registered once for all
+ * backends. A second call with the same backend is a no-op; switching backends is allowed
+ * (tests compare backends), but the wasm thread count is fixed by the first wasm initialisation.
+ */
+export async function initEngine(config: EngineConfig): Promise<EngineInfo> {
+  const fastKernels = config.fastKernels ?? true;
+  registerSecondOrderGradients();
+  if (active && active.backend === config.backend && tf.getBackend() === config.backend) return active;
+  switch (config.backend) {
+    case 'cpu':
+      await setBackendOrThrow('cpu');
+      active = { backend: 'cpu', threads: 1, requestedThreads: 1, simd: false, multithread: false, fastKernels: false, device: 'plain JavaScript' };
+      break;
+    case 'wasm':
+      active = await initWasm(config.threads ?? defaultThreads(), fastKernels);
+      break;
+    case 'webgpu':
+      active = await initWebGpu(fastKernels);
+      break;
+    case 'tensorflow':
+      active = await initTensorflow();
+      break;
+    default:
+      throw new Error(`unknown backend '${String(config.backend)}'; expected one of ${BACKENDS.join(', ')}`);
+  }
+  return active;
+}
+
+/** Releases what keeps the process alive (webgpu's navigator.gpu). Safe to call more than once. */
+export async function shutdownEngine(): Promise<void> {
+  if (cleanup) {
+    const c = cleanup;
+    cleanup = null;
+    c();
+  }
+}
+
+async function setBackendOrThrow(name: string): Promise<void> {
+  const ok = await tf.setBackend(name);
+  if (!ok) throw new Error(`backend '${name}' failed to initialise`);
+  await tf.ready();
+}
+
+let wasmInitialised: EngineInfo | null = null;
+
+async function initWasm(requested: number, fastKernels: boolean): Promise<EngineInfo> {
+  if (!Number.isInteger(requested) || requested < 1) throw new Error(`--threads must be a positive integer, got ${requested}`);
+  if (wasmInitialised) {
+    await setBackendOrThrow('wasm');
+    return wasmInitialised;
+  }
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) as boolean;
+  // More threads than cores only adds contention; tfjs itself stops at 8.
+  const threads = Math.min(requested, availableParallelism(), 8);
+  const multithread = threads > 1 && simd;
+  // tfjs disables threads in Node; we enable them and make the pthread workers loadable (wasm-threads.ts).
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', multithread);
+  wasm.setThreadsCount(threads);
+  if (fastKernels) registerFastConvGradients('wasm');
+  if (multithread) await withLogicalCores(threads, () => withNodeWorkerUrls(() => setBackendOrThrow('wasm')));
+  else await setBackendOrThrow('wasm');
+  const backend = tf.backend() as unknown as { wasm: { PThread?: Parameters<typeof unrefWasmWorkers>[0]['PThread'] } };
+  if (multithread) unrefWasmWorkers(backend.wasm);
+  wasmInitialised = {
+    backend: 'wasm',
+    threads: wasm.getThreadsCount(),
+    requestedThreads: requested,
+    simd,
+    multithread,
+    fastKernels,
+    device: `WebAssembly${simd ? ' SIMD' : ''}, ${availableParallelism()} cores`,
+  };
+  return wasmInitialised;
+}
+
+interface GpuLike {
+  requestAdapter(): Promise<{ info?: { vendor?: string; architecture?: string; description?: string; device?: string } } | null>;
+}
+
+async function initWebGpu(fastKernels: boolean): Promise<EngineInfo> {
+  const g = globalThis as unknown as { navigator?: { gpu?: GpuLike } };
+  let created = false;
+  if (!g.navigator?.gpu) {
+    let webgpu: { create(args: string[]): GpuLike; globals?: Record<string, unknown> };
+    try {
+      webgpu = (await import('webgpu')) as unknown as typeof webgpu;
+    } catch (e) {
+      throw new Error(`backend 'webgpu' needs the npm package 'webgpu' (Dawn for Node): ${(e as Error).message}`);
+    }
+    if (webgpu.globals) Object.assign(globalThis, webgpu.globals);
+    const gpu = webgpu.create([]);
+    if (!g.navigator) Object.defineProperty(globalThis, 'navigator', { value: {}, configurable: true, writable: true });
+    (g.navigator as { gpu?: GpuLike }).gpu = gpu;
+    created = true;
+  }
+  const release = () => {
+    if (created && g.navigator) delete (g.navigator as { gpu?: GpuLike }).gpu;
+  };
+  // Never hang: an adapter request that does not answer within 20 s counts as no adapter.
+  const adapter = await Promise.race([
+    g.navigator!.gpu!.requestAdapter().catch(() => null),
+    new Promise<null>((resolve) => {
+      const t = setTimeout(() => resolve(null), 20_000);
+      (t as unknown as { unref?: () => void }).unref?.();
+    }),
+  ]);
+  if (!adapter) {
+    release();
+    throw new Error(
+      "backend 'webgpu': no GPU adapter found (WebGPU through Dawn needs a Vulkan-capable GPU and driver; software Vulkan is rejected). Use --backend wasm on a CPU machine.",
+    );
+  }
+  const info = adapter.info ?? {};
+  await import('@tensorflow/tfjs-backend-webgpu');
+  if (fastKernels) registerFastConvGradients('webgpu');
+  try {
+    await setBackendOrThrow('webgpu');
+  } catch (e) {
+    release();
+    throw e;
+  }
+  cleanup = () => {
+    tf.removeBackend('webgpu');
+    release();
+  };
+  const device = [info.vendor, info.architecture, info.device, info.description].filter((s) => s).join(' ') || 'WebGPU adapter';
+  return { backend: 'webgpu', threads: 1, requestedThreads: 1, simd: false, multithread: false, fastKernels, device };
+}
+
+async function initTensorflow(): Promise<EngineInfo> {
+  try {
+    // Optional dependency, resolved at run time only; not in package.json because its install
+    // script downloads libtensorflow.
+    const name = '@tensorflow/tfjs-node';
+    await import(name);
+  } catch (e) {
+    throw new Error(
+      `backend 'tensorflow' needs @tensorflow/tfjs-node, which is not installed (${(e as Error).message.split('\n')[0]}). ` +
+        'Install it with `npm install @tensorflow/tfjs-node@4.22.0` on a machine that can download libtensorflow, or use --backend wasm.',
+    );
+  }
+  await setBackendOrThrow('tensorflow');
+  return { backend: 'tensorflow', threads: 1, requestedThreads: 1, simd: false, multithread: false, fastKernels: false, device: 'libtensorflow (tfjs-node)' };
+}
