@@ -2,6 +2,7 @@
 // The only global state of the project lives here: which backend is active and how it was set up.
 import * as tf from '@tensorflow/tfjs';
 import { availableParallelism } from 'node:os';
+import { createRequire } from 'node:module';
 import { registerFastConvGradients } from './conv-grads.js';
 import { registerSecondOrderGradients } from './gradients.js';
 import { withNodeWorkerUrls, withLogicalCores, unrefWasmWorkers } from './wasm-threads.js';
@@ -121,54 +122,79 @@ interface GpuLike {
   requestAdapter(): Promise<{ info?: { vendor?: string; architecture?: string; description?: string; device?: string } } | null>;
 }
 
-async function initWebGpu(fastKernels: boolean): Promise<EngineInfo> {
+let webgpuCreated = false;
+
+/** Installs navigator.gpu from the `webgpu` package (Dawn) unless a real one exists (browser). */
+async function ensureNavigatorGpu(): Promise<GpuLike> {
   const g = globalThis as unknown as { navigator?: { gpu?: GpuLike } };
-  let created = false;
-  if (!g.navigator?.gpu) {
-    let webgpu: { create(args: string[]): GpuLike; globals?: Record<string, unknown> };
-    try {
-      webgpu = (await import('webgpu')) as unknown as typeof webgpu;
-    } catch (e) {
-      throw new Error(`backend 'webgpu' needs the npm package 'webgpu' (Dawn for Node): ${(e as Error).message}`);
-    }
-    if (webgpu.globals) Object.assign(globalThis, webgpu.globals);
-    const gpu = webgpu.create([]);
-    if (!g.navigator) Object.defineProperty(globalThis, 'navigator', { value: {}, configurable: true, writable: true });
-    (g.navigator as { gpu?: GpuLike }).gpu = gpu;
-    created = true;
+  if (g.navigator?.gpu) return g.navigator.gpu;
+  let webgpu: { create(args: string[]): GpuLike; globals?: Record<string, unknown> };
+  try {
+    webgpu = (await import('webgpu')) as unknown as typeof webgpu;
+  } catch (e) {
+    throw new Error(`backend 'webgpu' needs the npm package 'webgpu' (Dawn for Node): ${(e as Error).message}`);
   }
-  const release = () => {
-    if (created && g.navigator) delete (g.navigator as { gpu?: GpuLike }).gpu;
-  };
-  // Never hang: an adapter request that does not answer within 20 s counts as no adapter.
+  if (webgpu.globals) Object.assign(globalThis, webgpu.globals);
+  if (!g.navigator) Object.defineProperty(globalThis, 'navigator', { value: {}, configurable: true, writable: true });
+  const gpu = webgpu.create([]);
+  g.navigator!.gpu = gpu;
+  webgpuCreated = true;
+  return gpu;
+}
+
+/** Removes the navigator.gpu we installed: while it exists Dawn keeps Node from exiting. */
+function releaseNavigatorGpu(): void {
+  const g = globalThis as unknown as { navigator?: { gpu?: GpuLike } };
+  if (webgpuCreated && g.navigator) delete g.navigator.gpu;
+  webgpuCreated = false;
+}
+
+/** Asks for a GPU adapter; resolves to a description, or null within 20 s when there is none. */
+export async function probeWebGpu(): Promise<string | null> {
+  const gpu = await ensureNavigatorGpu();
   const adapter = await Promise.race([
-    g.navigator!.gpu!.requestAdapter().catch(() => null),
+    gpu.requestAdapter().catch(() => null),
     new Promise<null>((resolve) => {
       const t = setTimeout(() => resolve(null), 20_000);
       (t as unknown as { unref?: () => void }).unref?.();
     }),
   ]);
-  if (!adapter) {
-    release();
+  if (!adapter) return null;
+  const info = adapter.info ?? {};
+  return [info.vendor, info.architecture, info.device, info.description].filter((s) => s).join(' ') || 'WebGPU adapter';
+}
+
+async function initWebGpu(fastKernels: boolean): Promise<EngineInfo> {
+  const device = await probeWebGpu();
+  if (!device) {
+    releaseNavigatorGpu();
     throw new Error(
       "backend 'webgpu': no GPU adapter found (WebGPU through Dawn needs a Vulkan-capable GPU and driver; software Vulkan is rejected). Use --backend wasm on a CPU machine.",
     );
   }
-  const info = adapter.info ?? {};
   await import('@tensorflow/tfjs-backend-webgpu');
   if (fastKernels) registerFastConvGradients('webgpu');
   try {
     await setBackendOrThrow('webgpu');
   } catch (e) {
-    release();
+    releaseNavigatorGpu();
     throw e;
   }
   cleanup = () => {
     tf.removeBackend('webgpu');
-    release();
+    releaseNavigatorGpu();
   };
-  const device = [info.vendor, info.architecture, info.device, info.description].filter((s) => s).join(' ') || 'WebGPU adapter';
   return { backend: 'webgpu', threads: 1, requestedThreads: 1, simd: false, multithread: false, fastKernels, device };
+}
+
+/** Whether @tensorflow/tfjs-node can be resolved (it is an optional, user-installed extra). */
+export function tfjsNodeInstalled(): boolean {
+  try {
+    createRequire(import.meta.url).resolve('@tensorflow/tfjs-node');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function initTensorflow(): Promise<EngineInfo> {

@@ -1,0 +1,184 @@
+// `lia bench kernels`: conv forward, backprop-input, backprop-filter and matMul at the layer shapes
+// of the 32×32 and 64×64 models; medians over repeated runs; optional PyTorch reference.
+import * as tf from '@tensorflow/tfjs';
+import { channelWidth, levels } from '../models/widths.js';
+import { findTorchPython, runTorchScript } from './python.js';
+
+export type KernelOp = 'conv_fwd' | 'conv_bwd_input' | 'conv_bwd_filter' | 'matmul';
+
+export interface KernelCase {
+  op: KernelOp;
+  /** conv: [N, H, W, Cin, Cout, k]; matmul: [M, K, N]. */
+  dims: number[];
+  shape: string;
+  flops: number;
+}
+
+export interface KernelRow extends KernelCase {
+  backend: string;
+  threads: number;
+  ms: number;
+  gflops: number;
+  /** This op's GFLOP/s over the forward conv's at the same shape (conv backward rows only). */
+  vsForward?: number;
+  torchMs?: number;
+  torchGflops?: number;
+  /** Our GFLOP/s over PyTorch's on the same machine. */
+  vsTorch?: number;
+}
+
+/** The distinct 3×3 conv and dense shapes of the generator/discriminator at the given resolutions. */
+export function kernelCases(resolutions: number[], batch: number): KernelCase[] {
+  const convs = new Map<string, number[]>();
+  for (const res of resolutions) {
+    for (const r of levels(res)) {
+      const w = channelWidth(r);
+      const prev = r > 4 ? channelWidth(r / 2) : w;
+      for (const cin of new Set([prev, w])) convs.set(`${r}:${cin}:${w}`, [batch, r, r, cin, w, 3]);
+    }
+  }
+  const cases: KernelCase[] = [];
+  const sorted = [...convs.values()].sort((a, b) => a[1] - b[1] || b[3] - a[3]);
+  for (const d of sorted) {
+    const [n, h, w, cin, cout, k] = d;
+    const flops = 2 * n * h * w * cin * cout * k * k;
+    const shape = `${n}×${h}×${w}×${cin}→${cout} k${k}`;
+    for (const op of ['conv_fwd', 'conv_bwd_input', 'conv_bwd_filter'] as KernelOp[]) cases.push({ op, dims: d, shape, flops });
+  }
+  const latent = channelWidth(4);
+  for (const [m, k, n] of [
+    [batch, latent, latent], // mapping / Φ coupling layers and style affines
+    [batch, latent * 16, latent], // discriminator's dense layer after 4×4 features
+  ]) {
+    cases.push({ op: 'matmul', dims: [m, k, n], shape: `${m}×${k}·${k}×${n}`, flops: 2 * m * k * n });
+  }
+  return cases;
+}
+
+function buildOp(c: KernelCase): { run: () => tf.Tensor; inputs: tf.Tensor[] } {
+  if (c.op === 'matmul') {
+    const [m, k, n] = c.dims;
+    const a = tf.randomNormal([m, k]) as tf.Tensor2D;
+    const b = tf.randomNormal([k, n]) as tf.Tensor2D;
+    return { run: () => tf.matMul(a, b), inputs: [a, b] };
+  }
+  const [n, h, w, cin, cout, k] = c.dims;
+  const x = tf.randomNormal([n, h, w, cin]) as tf.Tensor4D;
+  const f = tf.randomNormal([k, k, cin, cout]) as tf.Tensor4D;
+  const dy = tf.randomNormal([n, h, w, cout]) as tf.Tensor4D;
+  switch (c.op) {
+    case 'conv_fwd':
+      return { run: () => tf.conv2d(x, f, 1, 'same'), inputs: [x, f, dy] };
+    case 'conv_bwd_input':
+      return { run: () => tf.conv2dTranspose(dy, f, [n, h, w, cin], 1, 'same'), inputs: [x, f, dy] };
+    case 'conv_bwd_filter':
+      return {
+        run: () =>
+          tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, {
+            strides: [1, 1],
+            pad: 'same',
+            dataFormat: 'NHWC',
+            dimRoundingMode: undefined,
+            filterShape: [k, k, cin, cout],
+          } as unknown as tf.NamedAttrMap) as tf.Tensor,
+        inputs: [x, f, dy],
+      };
+  }
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Times one case: `warmup` untimed runs, then the median of `repeats` runs (each synchronised). */
+export async function timeCase(c: KernelCase, repeats: number, warmup: number): Promise<number> {
+  const { run, inputs } = buildOp(c);
+  const times: number[] = [];
+  for (let i = 0; i < warmup + repeats; i++) {
+    const t0 = performance.now();
+    const out = run();
+    await out.data();
+    const dt = performance.now() - t0;
+    out.dispose();
+    if (i >= warmup) times.push(dt);
+  }
+  tf.dispose(inputs);
+  return median(times);
+}
+
+export interface BenchKernelOptions {
+  resolutions: number[];
+  batch: number;
+  repeats: number;
+  warmup: number;
+  backend: string;
+  threads: number;
+  onRow?: (row: KernelRow) => void;
+}
+
+export async function benchKernels(opts: BenchKernelOptions): Promise<KernelRow[]> {
+  const rows: KernelRow[] = [];
+  const fwd = new Map<string, number>();
+  for (const c of kernelCases(opts.resolutions, opts.batch)) {
+    const ms = await timeCase(c, opts.repeats, opts.warmup);
+    const gflops = c.flops / (ms * 1e6);
+    const row: KernelRow = { ...c, backend: opts.backend, threads: opts.threads, ms, gflops };
+    if (c.op === 'conv_fwd') fwd.set(c.shape, gflops);
+    else if (c.op !== 'matmul' && fwd.has(c.shape)) row.vsForward = gflops / fwd.get(c.shape)!;
+    rows.push(row);
+    opts.onRow?.(row);
+  }
+  return rows;
+}
+
+// PyTorch reference: the same shapes in NCHW, the backward ops through aten::convolution_backward
+// (the kernels autograd itself calls), timed the same way (warmup, then the median).
+const TORCH_SCRIPT = String.raw`
+import json, sys, time, statistics, torch
+cfg = json.loads(sys.stdin.read())
+torch.set_num_threads(cfg["threads"])
+reps, warm = cfg["repeats"], cfg["warmup"]
+def timeit(f):
+    ts = []
+    for i in range(warm + reps):
+        t0 = time.perf_counter(); f(); ts.append(time.perf_counter() - t0)
+    return statistics.median(ts[warm:]) * 1000
+with torch.no_grad():
+    for c in cfg["cases"]:
+        op, d = c["op"], c["dims"]
+        if op == "matmul":
+            m, k, n = d; a = torch.randn(m, k); b = torch.randn(k, n)
+            ms = timeit(lambda: a @ b)
+        else:
+            n, h, w, cin, cout, k = d
+            x = torch.randn(n, cin, h, w); f = torch.randn(cout, cin, k, k); dy = torch.randn(n, cout, h, w)
+            p = k // 2
+            if op == "conv_fwd":
+                ms = timeit(lambda: torch.nn.functional.conv2d(x, f, padding=p))
+            else:
+                mask = [op == "conv_bwd_input", op == "conv_bwd_filter", False]
+                ms = timeit(lambda: torch.ops.aten.convolution_backward(dy, x, f, None, [1, 1], [p, p], [1, 1], False, [0, 0], 1, mask))
+        print(json.dumps({"op": op, "shape": c["shape"], "ms": ms}), flush=True)
+`;
+
+/** Adds PyTorch timings to `rows` in place; returns the torch version, or null when torch is missing. */
+export function addTorchReference(rows: KernelRow[], threads: number, repeats: number, warmup: number): string | null {
+  const py = findTorchPython();
+  if (!py) return null;
+  const out = runTorchScript(py, TORCH_SCRIPT, JSON.stringify({ threads, repeats, warmup, cases: rows.map(({ op, dims, shape }) => ({ op, dims, shape })) }));
+  const byKey = new Map<string, number>();
+  for (const line of out.trim().split('\n')) {
+    const r = JSON.parse(line) as { op: string; shape: string; ms: number };
+    byKey.set(`${r.op}|${r.shape}`, r.ms);
+  }
+  for (const row of rows) {
+    const ms = byKey.get(`${row.op}|${row.shape}`);
+    if (ms === undefined) continue;
+    row.torchMs = ms;
+    row.torchGflops = row.flops / (ms * 1e6);
+    row.vsTorch = row.gflops / row.torchGflops;
+  }
+  return `${py.torchVersion} (${py.python}, ${threads} thread${threads > 1 ? 's' : ''})`;
+}

@@ -1,0 +1,133 @@
+// `lia bench …`: performance measurements. Targets live here, never in unit tests.
+import { Command, Option } from 'commander';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { addEngineOptions, initEngineFrom, parsePositiveInt, type EngineOptions } from '../engine-options.js';
+import { addTorchReference, benchKernels, median, type KernelRow } from '../../bench/kernels.js';
+import { formatTable } from '../table.js';
+
+interface KernelOpts extends EngineOptions {
+  res: number[];
+  batch: number;
+  repeats: number;
+  warmup: number;
+  json?: boolean;
+  vsTorch?: boolean;
+  compareThreads?: number[];
+}
+
+const TARGETS = { conv_bwd_input: 0.8, conv_bwd_filter: 0.6 } as const;
+
+function parseList(v: string): number[] {
+  return v.split(',').map((s) => parsePositiveInt(s.trim()));
+}
+
+export function registerBench(program: Command): void {
+  const bench = program.command('bench').description('performance benchmarks (medians of repeated runs)');
+  addEngineOptions(
+    bench
+      .command('kernels')
+      .description('time conv forward, backprop-input, backprop-filter and matMul at the 32×32 and 64×64 model shapes')
+      .addOption(new Option('--res <list>', 'model resolutions whose layer shapes are timed').argParser(parseList).default([32, 64], '32,64'))
+      .addOption(new Option('--batch <n>', 'batch size').argParser(parsePositiveInt).default(32))
+      .addOption(new Option('--repeats <n>', 'timed runs per op (the median is reported)').argParser(parsePositiveInt).default(7))
+      .addOption(new Option('--warmup <n>', 'untimed runs before timing').argParser(parsePositiveInt).default(2))
+      .option('--json', 'print one JSON object per line instead of a table')
+      .option('--vs-torch', 'also time the same shapes with PyTorch (python3 with torch) on this machine')
+      .addOption(new Option('--compare-threads <list>', 'wasm: run once per thread count (child processes) and report the speed-up').argParser(parseList)),
+  ).action(async (opts: KernelOpts) => {
+    if (opts.compareThreads) return compareThreads(opts);
+    const info = await initEngineFrom(opts);
+    const log = (s: string) => (opts.json ? undefined : process.stderr.write(s));
+    log(`backend ${info.backend} (${info.device}), threads ${info.threads}${info.requestedThreads !== info.threads ? ` (requested ${info.requestedThreads})` : ''}, fast kernels ${info.fastKernels ? 'on' : 'off'}\n`);
+    const rows = await benchKernels({
+      resolutions: opts.res,
+      batch: opts.batch,
+      repeats: opts.repeats,
+      warmup: opts.warmup,
+      backend: info.backend,
+      threads: info.threads,
+      onRow: (r) => log(`  ${r.op} ${r.shape}: ${r.ms.toFixed(2)} ms\n`),
+    });
+    let torch: string | null = null;
+    if (opts.vsTorch) {
+      torch = addTorchReference(rows, Math.max(1, info.threads), opts.repeats, opts.warmup);
+      if (!torch) log('PyTorch not found (tried $LIA_PYTHON, python3, /usr/bin/python3; Debian: apt-get install python3-torch): continuing without the comparison\n');
+    }
+    if (opts.json) {
+      for (const r of rows) {
+        const o: Record<string, unknown> = { op: r.op, shape: r.shape, backend: r.backend, threads: r.threads, ms: round(r.ms), gflops: round(r.gflops) };
+        if (r.vsForward !== undefined) o.vs_forward = round(r.vsForward);
+        if (r.torchMs !== undefined) Object.assign(o, { torch_ms: round(r.torchMs), torch_gflops: round(r.torchGflops!), vs_torch: round(r.vsTorch!) });
+        console.log(JSON.stringify(o));
+      }
+      return;
+    }
+    const header = ['op', 'shape (N×H×W×Cin→Cout)', 'ms', 'GFLOP/s', 'vs fwd'];
+    if (torch) header.push('torch ms', 'torch GFLOP/s', 'ours/torch');
+    console.log(
+      formatTable(
+        header,
+        rows.map((r) => {
+          const cells: (string | number)[] = [r.op, r.shape, r.ms, r.gflops, r.vsForward !== undefined ? `${r.vsForward.toFixed(2)}×` : ''];
+          if (torch) cells.push(r.torchMs ?? '', r.torchGflops ?? '', r.vsTorch !== undefined ? `${r.vsTorch.toFixed(2)}×` : '');
+          return cells;
+        }),
+      ),
+    );
+    console.log(summary(rows));
+    if (torch) console.log(`PyTorch ${torch}: median ours/torch ${median(rows.filter((r) => r.vsTorch).map((r) => r.vsTorch!)).toFixed(2)}×`);
+  });
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+function summary(rows: KernelRow[]): string {
+  const lines: string[] = [];
+  for (const [op, target] of Object.entries(TARGETS)) {
+    const ratios = rows.filter((r) => r.op === op && r.vsForward !== undefined).map((r) => r.vsForward!);
+    if (!ratios.length) continue;
+    const med = median(ratios);
+    lines.push(`${op} / forward GFLOP/s: median ${med.toFixed(2)}×, min ${Math.min(...ratios).toFixed(2)}× (target ≥ ${target}×: ${med >= target ? 'met' : 'NOT met'} at the median)`);
+  }
+  return lines.join('\n');
+}
+
+/** Runs this command in child processes, one per thread count (wasm threads are fixed per process). */
+function compareThreads(opts: KernelOpts): void {
+  if (opts.backend !== 'wasm') throw new Error(`--compare-threads applies to the wasm backend, not '${opts.backend}'`);
+  const cli = fileURLToPath(new URL('../../cli.js', import.meta.url));
+  const results = new Map<number, KernelRow[]>();
+  for (const t of opts.compareThreads!) {
+    process.stderr.write(`running with --threads ${t} …\n`);
+    const args = [cli, 'bench', 'kernels', '--backend', 'wasm', '--threads', String(t), '--json', '--res', opts.res.join(','), '--batch', String(opts.batch), '--repeats', String(opts.repeats), '--warmup', String(opts.warmup)];
+    const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 16 << 20 });
+    if (r.status !== 0) throw new Error(`bench with --threads ${t} failed: ${r.stderr.trim()}`);
+    const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as KernelRow);
+    results.set(t, rows);
+  }
+  const counts = [...results.keys()];
+  const base = results.get(counts[0])!;
+  const actual = counts.map((t) => results.get(t)![0]?.threads ?? t);
+  const header = ['op', 'shape', ...counts.map((t, i) => `ms @${actual[i]}t`), ...counts.slice(1).map((t, i) => `gain @${actual[i + 1]}t`)];
+  const gains: number[][] = counts.slice(1).map(() => []);
+  const rows = base.map((row, k) => {
+    const ms = counts.map((t) => results.get(t)![k].ms);
+    const g = ms.slice(1).map((m, i) => {
+      gains[i].push(ms[0] / m);
+      return `${(ms[0] / m).toFixed(2)}×`;
+    });
+    return [row.op, row.shape, ...ms, ...g];
+  });
+  if (opts.json) {
+    for (const [t, rs] of results) for (const r of rs) console.log(JSON.stringify({ ...r, requested_threads: t }));
+    return;
+  }
+  console.log(formatTable(header, rows));
+  counts.slice(1).forEach((t, i) => {
+    const totals = counts.map((c) => results.get(c)!.reduce((s, r) => s + r.ms, 0));
+    console.log(`${actual[i + 1]} threads vs ${actual[0]}: median gain ${median(gains[i]).toFixed(2)}×, total-time gain ${(totals[0] / totals[i + 1]).toFixed(2)}×`);
+  });
+}
