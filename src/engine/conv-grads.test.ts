@@ -9,6 +9,8 @@ import { Rng } from '../util/rng.js';
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
 const TOL = 1e-5;
+// The backend under test (LIA_TEST_BACKEND=webgpu on a GPU machine); the cpu backend is the reference.
+const BACKEND = (process.env.LIA_TEST_BACKEND ?? 'wasm') as BackendName;
 
 function randArray(rng: Rng, n: number): Float32Array {
   const a = new Float32Array(n);
@@ -56,7 +58,7 @@ function outShape(c: Case): [number, number, number, number] {
   return [c.x[0], info.outHeight, info.outWidth, c.cout];
 }
 
-test('Conv2DBackpropInput and Conv2DBackpropFilter on wasm match the cpu backend (random shapes)', async () => {
+test(`Conv2DBackpropInput and Conv2DBackpropFilter on ${BACKEND} match the cpu backend (random shapes)`, async () => {
   const rng = new Rng(1234);
   for (let i = 0; i < 48; i++) {
     const c = randomCase(rng, i % 3 === 2 ? 2 : 1);
@@ -71,15 +73,15 @@ test('Conv2DBackpropInput and Conv2DBackpropFilter on wasm match the cpu backend
       tf.engine().runKernel('Conv2DBackpropFilter', { x: tf.tensor4d(x, c.x), dy: tf.tensor4d(dy, dyShape) }, { ...attrs, filterShape: wShape } as unknown as tf.NamedAttrMap) as tf.Tensor,
     ];
     const [refDx, refDw] = await runOn('cpu', run);
-    const [dx, dw] = await runOn('wasm', run);
+    const [dx, dw] = await runOn(BACKEND, run);
     assert.ok(relativeError(dx, refDx) <= TOL, `backprop-input ${describe(c)}: rel err ${relativeError(dx, refDx)}`);
     assert.ok(relativeError(dw, refDw) <= TOL, `backprop-filter ${describe(c)}: rel err ${relativeError(dw, refDw)}`);
   }
 });
 
-test('conv2d gradients on wasm agree with float64 finite differences', async () => {
+test(`conv2d gradients on ${BACKEND} agree with float64 finite differences`, async () => {
   const rng = new Rng(99);
-  await initEngine({ backend: 'wasm' });
+  await initEngine({ backend: BACKEND });
   for (const c of [
     { x: [2, 5, 6, 3], k: [3, 3], cout: 4, stride: 1, pad: 'same' },
     { x: [1, 7, 7, 2], k: [3, 3], cout: 3, stride: 2, pad: 'valid' },
@@ -98,10 +100,12 @@ test('conv2d gradients on wasm agree with float64 finite differences', async () 
       for (let i = 0; i < o.length; i++) s += o[i] * r[i];
       return s;
     };
-    const [gx, gw] = tf.tidy(() => {
+    const grads = tf.tidy(() => {
       const f = (xt: tf.Tensor, wt: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(xt as tf.Tensor4D, wt as tf.Tensor4D, c.stride, c.pad as 'same'), tf.tensor4d(r, oShape)));
-      return tf.grads(f)([tf.tensor4d(x, c.x), tf.tensor4d(w, wShape)]).map((t) => t.dataSync() as Float32Array);
+      return tf.grads(f)([tf.tensor4d(x, c.x), tf.tensor4d(w, wShape)]);
     });
+    const [gx, gw] = (await Promise.all(grads.map((t) => t.data()))) as Float32Array[];
+    tf.dispose(grads);
     const h = 1e-3;
     const fd = (vals: Float32Array, which: 'x' | 'w') => {
       const base = Float64Array.from(vals);
@@ -122,7 +126,7 @@ test('conv2d gradients on wasm agree with float64 finite differences', async () 
 });
 
 test('fast conv gradients leak neither tensors nor backend buffers', async () => {
-  await initEngine({ backend: 'wasm' });
+  await initEngine({ backend: BACKEND });
   const rng = new Rng(5);
   const x = tf.tensor4d(randArray(rng, 2 * 9 * 9 * 5), [2, 9, 9, 5]);
   const w = tf.tensor4d(randArray(rng, 3 * 3 * 5 * 6), [3, 3, 5, 6]);

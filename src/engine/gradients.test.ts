@@ -8,6 +8,8 @@ import { relativeError } from './reference.js';
 import { Rng } from '../util/rng.js';
 
 const TOL = 1e-5;
+// The backend under test (LIA_TEST_BACKEND=webgpu on a GPU machine); the cpu backend is the reference.
+const BACKEND = (process.env.LIA_TEST_BACKEND ?? 'wasm') as BackendName;
 
 function rand(rng: Rng, shape: number[], scale = 1): tf.Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
@@ -57,11 +59,11 @@ async function computeOn(backend: BackendName, seed: number, f: (ts: tf.Tensor[]
   return data;
 }
 
-test('R1 gradient-of-gradient through conv + leakyRelu + avgPool + dense: wasm equals cpu', async () => {
+test(`R1 gradient-of-gradient through conv + leakyRelu + avgPool + dense: ${BACKEND} equals cpu`, async () => {
   for (const seed of [1, 2, 3]) {
     const r1 = ([x, w1, w2, wd]: tf.Tensor[]) => r1Grads(x, w1, w2, wd);
     const ref = await computeOn('cpu', seed, r1);
-    const got = await computeOn('wasm', seed, r1);
+    const got = await computeOn(BACKEND, seed, r1);
     assert.ok(ref[0][0] > 0, 'penalty is positive on random inputs');
     for (let i = 0; i < ref.length; i++) {
       const e = relativeError(got[i], ref[i]);
@@ -71,7 +73,7 @@ test('R1 gradient-of-gradient through conv + leakyRelu + avgPool + dense: wasm e
   }
 });
 
-test('gradient of a filter-gradient (Conv2DBackpropFilter second order): wasm equals cpu', async () => {
+test(`gradient of a filter-gradient (Conv2DBackpropFilter second order): ${BACKEND} equals cpu`, async () => {
   // Path-length-style: G = ∂Σ(conv(x, w)·r)/∂w, penalty Σ G², differentiated w.r.t. x and r.
   const f = ([x, w1]: tf.Tensor[]) => {
     const rng = new Rng(7);
@@ -84,12 +86,12 @@ test('gradient of a filter-gradient (Conv2DBackpropFilter second order): wasm eq
     return tf.grads(pen)([xs, r]);
   };
   const ref = await computeOn('cpu', 11, f);
-  const got = await computeOn('wasm', 11, f);
+  const got = await computeOn(BACKEND, 11, f);
   for (let i = 0; i < ref.length; i++) assert.ok(relativeError(got[i], ref[i]) <= TOL, `output ${i}: ${relativeError(got[i], ref[i])}`);
 });
 
 test('second-order step leaks no tensors', async () => {
-  await initEngine({ backend: 'wasm' });
+  await initEngine({ backend: BACKEND });
   const rng = new Rng(3);
   const x = rand(rng, NET.x);
   const vars = [tf.variable(rand(rng, NET.w1, 0.5)), tf.variable(rand(rng, NET.w2, 0.5)), tf.variable(rand(rng, NET.wd, 0.5))];
