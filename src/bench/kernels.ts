@@ -139,21 +139,27 @@ const TORCH_SCRIPT = String.raw`
 import json, sys, time, statistics, torch
 cfg = json.loads(sys.stdin.read())
 torch.set_num_threads(cfg["threads"])
+dev = "cuda" if cfg["cuda"] and torch.cuda.is_available() else "cpu"
+if dev == "cuda":
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+sync = torch.cuda.synchronize if dev == "cuda" else (lambda: None)
 reps, warm = cfg["repeats"], cfg["warmup"]
 def timeit(f):
     ts = []
     for i in range(warm + reps):
-        t0 = time.perf_counter(); f(); ts.append(time.perf_counter() - t0)
+        sync(); t0 = time.perf_counter(); f(); sync(); ts.append(time.perf_counter() - t0)
     return statistics.median(ts[warm:]) * 1000
+print(json.dumps({"device": dev if dev == "cpu" else torch.cuda.get_device_name()}), flush=True)
 with torch.no_grad():
     for c in cfg["cases"]:
         op, d = c["op"], c["dims"]
         if op == "matmul":
-            m, k, n = d; a = torch.randn(m, k); b = torch.randn(k, n)
+            m, k, n = d; a = torch.randn(m, k, device=dev); b = torch.randn(k, n, device=dev)
             ms = timeit(lambda: a @ b)
         else:
             n, h, w, cin, cout, k = d
-            x = torch.randn(n, cin, h, w); f = torch.randn(cout, cin, k, k); dy = torch.randn(n, cout, h, w)
+            x = torch.randn(n, cin, h, w, device=dev); f = torch.randn(cout, cin, k, k, device=dev); dy = torch.randn(n, cout, h, w, device=dev)
             p = k // 2
             if op == "conv_fwd":
                 ms = timeit(lambda: torch.nn.functional.conv2d(x, f, padding=p))
@@ -163,13 +169,18 @@ with torch.no_grad():
         print(json.dumps({"op": op, "shape": c["shape"], "ms": ms}), flush=True)
 `;
 
-/** Adds PyTorch timings to `rows` in place; returns the torch version, or null when torch is missing. */
-export function addTorchReference(rows: KernelRow[], threads: number, repeats: number, warmup: number): string | null {
+/**
+ * Adds PyTorch timings to `rows` in place (on CUDA when `cuda` and a GPU is there, float32 with TF32
+ * off); returns a description of the reference, or null when torch is missing.
+ */
+export function addTorchReference(rows: KernelRow[], threads: number, repeats: number, warmup: number, cuda = false): string | null {
   const py = findTorchPython();
   if (!py) return null;
-  const out = runTorchScript(py, TORCH_SCRIPT, JSON.stringify({ threads, repeats, warmup, cases: rows.map(({ op, dims, shape }) => ({ op, dims, shape })) }));
+  const input = { threads, repeats, warmup, cuda, cases: rows.map(({ op, dims, shape }) => ({ op, dims, shape })) };
+  const lines = runTorchScript(py, TORCH_SCRIPT, JSON.stringify(input)).trim().split('\n');
+  const device = (JSON.parse(lines[0]) as { device: string }).device;
   const byKey = new Map<string, number>();
-  for (const line of out.trim().split('\n')) {
+  for (const line of lines.slice(1)) {
     const r = JSON.parse(line) as { op: string; shape: string; ms: number };
     byKey.set(`${r.op}|${r.shape}`, r.ms);
   }
@@ -180,5 +191,5 @@ export function addTorchReference(rows: KernelRow[], threads: number, repeats: n
     row.torchGflops = row.flops / (ms * 1e6);
     row.vsTorch = row.gflops / row.torchGflops;
   }
-  return `${py.torchVersion} (${py.python}, ${threads} thread${threads > 1 ? 's' : ''})`;
+  return `${py.torchVersion} on ${device === 'cpu' ? `cpu, ${threads} thread${threads > 1 ? 's' : ''}` : device} (${py.python})`;
 }

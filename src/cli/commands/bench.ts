@@ -51,7 +51,7 @@ export function registerBench(program: Command): void {
     });
     let torch: string | null = null;
     if (opts.vsTorch) {
-      torch = addTorchReference(rows, Math.max(1, info.threads), opts.repeats, opts.warmup);
+      torch = addTorchReference(rows, Math.max(1, info.threads), opts.repeats, opts.warmup, info.backend === 'webgpu');
       if (!torch) log('PyTorch not found (tried $LIA_PYTHON, python3, /usr/bin/python3; Debian: apt-get install python3-torch): continuing without the comparison\n');
     }
     if (opts.json) {
