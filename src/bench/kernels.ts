@@ -116,13 +116,21 @@ export interface BenchKernelOptions {
   backend: string;
   threads: number;
   onRow?: (row: KernelRow) => void;
+  onError?: (c: KernelCase, e: Error) => void;
 }
 
 export async function benchKernels(opts: BenchKernelOptions): Promise<KernelRow[]> {
   const rows: KernelRow[] = [];
   const fwd = new Map<string, number>();
   for (const c of kernelCases(opts.resolutions, opts.batch)) {
-    const ms = await timeCase(c, opts.repeats, opts.warmup);
+    let ms: number;
+    try {
+      ms = await timeCase(c, opts.repeats, opts.warmup);
+    } catch (e) {
+      // e.g. wasm without the fast kernels has no Conv2DBackpropFilter at all.
+      opts.onError?.(c, e as Error);
+      continue;
+    }
     const gflops = c.flops / (ms * 1e6);
     const row: KernelRow = { ...c, backend: opts.backend, threads: opts.threads, ms, gflops };
     if (c.op === 'conv_fwd') fwd.set(c.shape, gflops);

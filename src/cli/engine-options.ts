@@ -5,6 +5,7 @@ import { BACKENDS, type BackendName, initEngine, type EngineInfo } from '../engi
 export interface EngineOptions {
   backend: BackendName;
   threads?: number;
+  fastKernels?: boolean;
 }
 
 export function addEngineOptions(cmd: Command): Command {
@@ -12,11 +13,12 @@ export function addEngineOptions(cmd: Command): Command {
     .addOption(new Option('--backend <name>', 'tensor backend').choices([...BACKENDS]).default('wasm'))
     .addOption(
       new Option('--threads <n>', 'wasm threads (default: 2 when the machine has more than one core, else 1)').argParser(parsePositiveInt),
-    );
+    )
+    .option('--no-fast-kernels', "use tfjs's own conv gradient kernels (wasm then has no backprop-filter)");
 }
 
 export async function initEngineFrom(opts: EngineOptions): Promise<EngineInfo> {
-  return initEngine({ backend: opts.backend, threads: opts.threads });
+  return initEngine({ backend: opts.backend, threads: opts.threads, fastKernels: opts.fastKernels });
 }
 
 export function parsePositiveInt(value: string): number {

@@ -48,6 +48,7 @@ export function registerBench(program: Command): void {
       backend: info.backend,
       threads: info.threads,
       onRow: (r) => log(`  ${r.op} ${r.shape}: ${r.ms.toFixed(2)} ms\n`),
+      onError: (c, e) => process.stderr.write(`  ${c.op} ${c.shape}: failed: ${e.message.split('\n')[0]}\n`),
     });
     let torch: string | null = null;
     if (opts.vsTorch) {
