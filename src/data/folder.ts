@@ -1,0 +1,190 @@
+// An image folder as a dataset: every PNG/JPEG/WebP below the folder (recursively, hidden entries
+// skipped), in the order of their relative paths (plain code-unit order, so it does not depend on
+// the locale). Labels, in this order of precedence:
+//   - a labels.csv at the folder's root, columns `file,label` (header optional, file relative to the
+//     folder): every image must have a row and every row must name an image. Labels that are all
+//     non-negative integers are used as class indices (class names "0".."max"); otherwise the
+//     distinct names, sorted, become the classes;
+//   - otherwise, when every image lies in a sub-folder, the first-level sub-folder's name;
+//   - otherwise the dataset is unlabelled.
+// Class names come from all files found, before decoding, so a skipped image or `limit` never
+// renumbers classes. A file that cannot be decoded (truncated, not an image) is skipped with one
+// warning line.
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { decodeImageFile } from '../io/images.js';
+
+export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp'];
+const LABELS_CSV = 'labels.csv';
+/** Images decoded at once; libvips also threads inside each decode. */
+const DECODE_CONCURRENCY = 8;
+
+export interface FolderOptions {
+  resolution: number;
+  channels: 1 | 3;
+  /** Keep at most this many decodable images (the first ones in path order). */
+  limit?: number;
+}
+
+export interface FolderImages {
+  /** Paths relative to the folder, '/'-separated, one per decoded image. */
+  files: string[];
+  /** uint8 [N, resolution, resolution, channels]. */
+  pixels: Uint8Array;
+  labels: Int32Array | null;
+  classNames: string[];
+  /** Files that were skipped because they could not be decoded. */
+  skipped: string[];
+  /** How the labels were found. */
+  labelSource: 'labels.csv' | 'sub-folders' | 'none';
+}
+
+const isImageFile = (name: string) => IMAGE_EXTENSIONS.some((ext) => name.toLowerCase().endsWith(ext));
+
+/** Relative paths of all image files under dir, sorted. */
+async function listImages(dir: string, rel = ''): Promise<string[]> {
+  const found: string[] = [];
+  for (const entry of await readdir(join(dir, rel), { withFileTypes: true })) {
+    if (entry.name.startsWith('.')) continue;
+    const relPath = rel ? `${rel}/${entry.name}` : entry.name;
+    // Follow symbolic links to files and folders.
+    const kind = entry.isSymbolicLink() ? await stat(join(dir, relPath)) : entry;
+    if (kind.isDirectory()) found.push(...(await listImages(dir, relPath)));
+    else if (kind.isFile() && isImageFile(entry.name)) found.push(relPath);
+  }
+  return found.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** Splits one CSV line into fields; handles "quoted, fields" with "" escapes. */
+function splitCsvLine(line: string): string[] {
+  const fields: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i];
+    if (quoted) {
+      if (ch === '"' && line[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else field += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') {
+      fields.push(field);
+      field = '';
+    } else field += ch;
+  }
+  fields.push(field);
+  return fields.map((f) => f.trim());
+}
+
+const normaliseRel = (p: string) => p.replace(/\\/g, '/').replace(/^(\.\/)+/, '');
+
+/** Reads labels.csv into file → label name. */
+async function readLabelsCsv(csvPath: string): Promise<Map<string, string>> {
+  const lines = (await readFile(csvPath, 'utf8')).split(/\r?\n/);
+  const map = new Map<string, string>();
+  lines.forEach((line, i) => {
+    if (line.trim() === '') return;
+    const fields = splitCsvLine(line);
+    if (i === 0 && fields[0].toLowerCase() === 'file' && fields[1]?.toLowerCase() === 'label') return;
+    if (fields.length !== 2 || fields[0] === '' || fields[1] === '') {
+      throw new Error(`${csvPath}:${i + 1}: expected two columns 'file,label', got '${line}'`);
+    }
+    const file = normaliseRel(fields[0]);
+    if (map.has(file)) throw new Error(`${csvPath}:${i + 1}: '${file}' is listed twice`);
+    map.set(file, fields[1]);
+  });
+  return map;
+}
+
+/** Turns label names into class indices and the class-name table (see the header comment). */
+function indexLabels(names: string[]): { indices: number[]; classNames: string[] } {
+  if (names.every((s) => /^\d+$/.test(s))) {
+    const indices = names.map(Number);
+    const max = Math.max(...indices);
+    return { indices, classNames: Array.from({ length: max + 1 }, (_, i) => String(i)) };
+  }
+  const classNames = [...new Set(names)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const lookup = new Map(classNames.map((name, i) => [name, i]));
+  return { indices: names.map((name) => lookup.get(name) ?? -1), classNames };
+}
+
+/** Finds each image's label name, or null for an unlabelled folder. */
+async function findLabelNames(dir: string, files: string[]): Promise<{ names: string[] | null; source: FolderImages['labelSource'] }> {
+  const csvPath = join(dir, LABELS_CSV);
+  const hasCsv = await stat(csvPath).then((s) => s.isFile(), () => false);
+  if (hasCsv) {
+    const map = await readLabelsCsv(csvPath);
+    const imageSet = new Set(files);
+    const unknown = [...map.keys()].filter((f) => !imageSet.has(f));
+    if (unknown.length > 0) {
+      throw new Error(`${csvPath} names ${unknown.length} file(s) that are not images in ${dir}: ${unknown.slice(0, 5).join(', ')}`);
+    }
+    const missing = files.filter((f) => !map.has(f));
+    if (missing.length > 0) {
+      throw new Error(`${csvPath} has no row for ${missing.length} image(s) in ${dir}: ${missing.slice(0, 5).join(', ')}`);
+    }
+    return { names: files.map((f) => map.get(f) ?? ''), source: 'labels.csv' };
+  }
+  if (files.every((f) => f.includes('/'))) {
+    return { names: files.map((f) => f.slice(0, f.indexOf('/'))), source: 'sub-folders' };
+  }
+  return { names: null, source: 'none' };
+}
+
+/** Reads an image folder into a uint8 NHWC cache (see the header comment for order and labels). */
+export async function readImageFolder(dir: string, opts: FolderOptions): Promise<FolderImages> {
+  const { resolution, channels } = opts;
+  const info = await stat(dir).catch(() => null);
+  if (!info?.isDirectory()) throw new Error(`${dir}: not a folder`);
+  const candidates = await listImages(dir);
+  if (candidates.length === 0) {
+    throw new Error(`${dir}: no images found (looked for ${IMAGE_EXTENSIONS.join(', ')} files, recursively)`);
+  }
+  const { names, source } = await findLabelNames(dir, candidates);
+  const { indices, classNames } = names ? indexLabels(names) : { indices: null, classNames: [] };
+
+  const limit = opts.limit ?? Infinity;
+  const imageBytes = resolution * resolution * channels;
+  const cap = Math.min(limit, candidates.length);
+  const pixels = new Uint8Array(cap * imageBytes);
+  const labels: number[] = [];
+  const files: string[] = [];
+  const skipped: string[] = [];
+
+  // Decode in order, a window at a time, until `limit` images are in.
+  for (let start = 0; start < candidates.length && files.length < cap; start += DECODE_CONCURRENCY) {
+    const window = candidates.slice(start, start + DECODE_CONCURRENCY);
+    const decoded = await Promise.all(
+      window.map((rel) =>
+        decodeImageFile(join(dir, rel), resolution, channels).then(
+          (data) => ({ ok: true as const, data }),
+          (err: unknown) => ({ ok: false as const, reason: (err instanceof Error ? err.message : String(err)).split('\n')[0] }),
+        ),
+      ),
+    );
+    decoded.forEach((result, k) => {
+      const rel = window[k];
+      if (!result.ok) {
+        console.warn(`lia: warning: skipping ${join(dir, rel)}: cannot decode (${result.reason})`);
+        skipped.push(rel);
+        return;
+      }
+      if (files.length >= cap) return;
+      pixels.set(result.data, files.length * imageBytes);
+      files.push(rel);
+      if (indices) labels.push(indices[start + k]);
+    });
+  }
+  if (files.length === 0) throw new Error(`${dir}: none of its ${candidates.length} image files could be decoded`);
+
+  return {
+    files,
+    pixels: files.length === cap ? pixels : pixels.slice(0, files.length * imageBytes),
+    labels: indices ? Int32Array.from(labels) : null,
+    classNames,
+    skipped,
+    labelSource: source,
+  };
+}

@@ -1,0 +1,37 @@
+// The data layer's public API: datasets decoded once into a uint8 cache, and float batches cut from it.
+export {
+  loadDataset,
+  validateResolution,
+  imageAt,
+  rangeSize,
+  FASHION_MNIST_DIR,
+  FASHION_MNIST_CLASSES,
+  SHAPES_DEFAULT_COUNT,
+  type Dataset,
+  type IndexRange,
+  type LoadOptions,
+} from './dataset.js';
+export {
+  BatchIterator,
+  evalBatches,
+  toUnitRange,
+  resolveSplit,
+  type Batch,
+  type BatchOptions,
+  type BatchIteratorState,
+  type SplitName,
+} from './batches.js';
+export { readIdxImages, readIdxLabels, readIdxPair, encodeIdx, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, type IdxImages } from './idx.js';
+export { readImageFolder, IMAGE_EXTENSIONS, type FolderImages, type FolderOptions } from './folder.js';
+export {
+  generateShapes,
+  sampleShapeFactors,
+  renderShapes,
+  SHAPE_NAMES,
+  SHAPE_COLOURS,
+  SHAPE_SIZE_RANGE,
+  type ShapeFactors,
+  type ShapesOptions,
+} from './shapes.js';
+export { fitToResolution, type PixelStack } from './resample.js';
+export { summariseDataset, pixelStats, type DatasetSummary, type PixelStats, type ClassCount } from './summary.js';
