@@ -58,6 +58,12 @@ class KernelChain {
     this.temps.push(out);
     return out;
   }
+  /** Writes a new float32 tensor through the backend and tracks it as an intermediate. */
+  write(values: Float32Array, shape: number[]): Info {
+    const info: Info = { dataId: this.backend.write(values, shape, 'float32'), shape, dtype: 'float32' };
+    this.temps.push(info);
+    return info;
+  }
   /** Disposes every intermediate but `keep`. */
   finish(keep: Info): Info {
     for (const t of this.temps) if (t !== keep) this.backend.disposeData(t.dataId);
@@ -67,6 +73,22 @@ class KernelChain {
 
 function pair(v: number | [number, number]): [number, number] {
   return typeof v === 'number' ? [v, v] : v;
+}
+
+/**
+ * W[kh, kw, ci, co] → W'[a, b, co, ci] = W[kh−1−a, kw−1−b, ci, co]: the spatially flipped filter with
+ * in/out channels swapped. A plain loop: wasm's Reverse kernel takes ~10 ms for a 3×3×128×128 filter,
+ * as long as the convolution itself; this takes well under 1 ms.
+ */
+function flipSwap(w: Float32Array, kh: number, kw: number, cin: number, cout: number): Float32Array {
+  const out = new Float32Array(w.length);
+  for (let a = 0; a < kh; a++)
+    for (let b = 0; b < kw; b++) {
+      const src = ((kh - 1 - a) * kw + (kw - 1 - b)) * cin * cout;
+      const dst = (a * kw + b) * cout * cin;
+      for (let ci = 0; ci < cin; ci++) for (let co = 0; co < cout; co++) out[dst + co * cin + ci] = w[src + ci * cout + co];
+    }
+  return out;
 }
 
 /** dx of a stride-1 NHWC conv via a forward conv; null when the case is not covered. */
@@ -84,8 +106,7 @@ function fastBackpropInput(backendName: string, backend: tf.KernelBackend, dy: I
   const right = inW - outW - left + kw - 1;
   if (Math.min(top, left, bottom, right) < 0) return null;
   const chain = new KernelChain(backend, backendName);
-  const flipped = chain.run('Reverse', { x: filter }, { dims: [0, 1] });
-  const swapped = chain.run('Transpose', { x: flipped }, { perm: [0, 1, 3, 2] });
+  const swapped = chain.write(flipSwap(backend.readSync(filter.dataId) as Float32Array, kh, kw, cin, cout), [kh, kw, cout, cin]);
   const dx = chain.run(
     'Conv2D',
     { x: dy, filter: swapped },
@@ -127,6 +148,47 @@ function fastBackpropFilter(backendName: string, backend: tf.KernelBackend, x: I
   }
   const dW = chain.run('Transpose', { x: r }, { perm: [1, 2, 0, 3] }); // [kh, kw, Cin, Cout]
   return chain.finish(dW);
+}
+
+/**
+ * dW of a stride-1 NHWC conv with the roles swapped: dy becomes the input [Cout, Ho, Wo, N] and x the
+ * filter [H, W, N, Cin], so the expensive batch-to-channels transpose falls on dy rather than x (wasm's
+ * Transpose with perm [3,1,2,0] costs ~10 ns an element, about a quarter of the whole gradient).
+ *   out[co, a, b, ci] = Σ_{n,u,v} dy[n, a+u−P, b+v−P', co] · x[n, u, v, ci],  a = P + pad_top − kh
+ * so dW[kh, kw, ci, co] = out[co, kh'−1−kh, kw'−1−kw, ci] once P = k−1−pad_top (the flip and the
+ * channel move are done in one small JS loop). wasm only: it reads the result synchronously.
+ */
+function fastBackpropFilterSwapped(backendName: string, backend: tf.KernelBackend, x: Info, dy: Info, attrs: ConvAttrs & { filterShape: number[] }): Info | null {
+  const [sh, sw] = pair(attrs.strides);
+  if (attrs.dataFormat !== 'NHWC' || sh !== 1 || sw !== 1) return null;
+  const [kh, kw, cin, cout] = attrs.filterShape;
+  const xShape = x.shape as [number, number, number, number];
+  const info = tf.backend_util.computeConv2DInfo(xShape, [kh, kw, cin, cout], 1, 1, attrs.pad, attrs.dimRoundingMode);
+  const [, h, w] = xShape;
+  const [, outH, outW] = dy.shape;
+  const top = kh - 1 - info.padInfo.top;
+  const left = kw - 1 - info.padInfo.left;
+  const bottom = kh - 1 - outH + h - top;
+  const right = kw - 1 - outW + w - left;
+  if (Math.min(top, left, bottom, right) < 0) return null;
+  const chain = new KernelChain(backend, backendName);
+  const dyT = chain.run('Transpose', { x: dy }, { perm: [3, 1, 2, 0] }); // [Cout, Ho, Wo, N]
+  const xT = chain.run('Transpose', { x }, { perm: [1, 2, 0, 3] }); // [H, W, N, Cin]
+  const out = chain.run(
+    'Conv2D',
+    { x: dyT, filter: xT },
+    { strides: 1, pad: [[0, 0], [top, bottom], [left, right], [0, 0]], dataFormat: 'NHWC', dilations: 1, dimRoundingMode: undefined },
+  ); // [Cout, kh, kw, Cin], spatially flipped
+  const o = backend.readSync(out.dataId) as Float32Array;
+  const dW = new Float32Array(kh * kw * cin * cout);
+  for (let a = 0; a < kh; a++)
+    for (let b = 0; b < kw; b++)
+      for (let co = 0; co < cout; co++) {
+        const src = ((co * kh + (kh - 1 - a)) * kw + (kw - 1 - b)) * cin;
+        const dst = (a * kw + b) * cin * cout + co;
+        for (let ci = 0; ci < cin; ci++) dW[dst + ci * cout] = o[src + ci];
+      }
+  return chain.finish(chain.write(dW, [kh, kw, cin, cout]));
 }
 
 /**
@@ -202,7 +264,9 @@ export function registerFastConvGradients(backendName: 'wasm' | 'webgpu'): void 
     kernelFunc: ((params: KernelParams) => {
       const { inputs, backend, attrs } = unpack(params);
       const a = attrs as unknown as ConvAttrs & { filterShape: number[] };
-      const fast = fastBackpropFilter(backendName, backend, inputs.x, inputs.dy, a);
+      const fast =
+        (backendName === 'wasm' ? fastBackpropFilterSwapped(backendName, backend, inputs.x, inputs.dy, a) : null) ??
+        fastBackpropFilter(backendName, backend, inputs.x, inputs.dy, a);
       if (fast) return fast;
       if (originalFilter) return (originalFilter.kernelFunc as unknown as KernelFn)({ inputs, backend, attrs });
       return referenceBackpropFilter(backend, inputs.x, inputs.dy, a);
