@@ -4,6 +4,8 @@ import { Command } from 'commander';
 import { registerDoctor } from './cli/commands/doctor.js';
 import { registerBench } from './cli/commands/bench.js';
 import { registerData } from './cli/commands/data.js';
+import { registerDecoder } from './cli/commands/decoder.js';
+import { registerFeatures } from './cli/commands/features.js';
 import { shutdownEngine } from './engine/backend.js';
 
 const program = new Command()
@@ -15,6 +17,8 @@ const program = new Command()
 registerDoctor(program);
 registerBench(program);
 registerData(program);
+registerDecoder(program);
+registerFeatures(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -12,15 +12,16 @@
 //   conv4  3×3 w2→w2, lrelu         [N, R/2, R/2, w2]
 //   pool2  avgPool 2×2              [N, R/4, R/4, w2]
 //   conv5  3×3 w2→w3, lrelu         [N, R/4, R/4, w3]
-//   pool3  avgPool 2×2              [N, R/8, R/8, w3]
-//   pool   global average           [N, w3]          (the FID features)
-//   fc     dense w3→fc, lrelu       [N, fc]
+//   pool   avgPool 2×2, flattened   [N, (R/8)²·w3]
+//   fc     dense → fc, lrelu        [N, fc]          (penultimate: the FID features)
 //   logits dense fc→numClasses      [N, numClasses]
+// The head flattens rather than averaging globally: with a global average the same net reached only
+// 80–86 % on Fashion-MNIST in 3 epochs (PyTorch trial), with the flattened 4×4 map 86 % after one.
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../util/rng.js';
 import { readLiaConfig, withLiaMetadata, type Metadata, type TensorMap } from '../io/safetensors.js';
 
-export const FEATURE_LAYERS = ['conv1', 'conv2', 'pool1', 'conv3', 'conv4', 'pool2', 'conv5', 'pool3', 'pool', 'fc', 'logits'] as const;
+export const FEATURE_LAYERS = ['conv1', 'conv2', 'pool1', 'conv3', 'conv4', 'pool2', 'conv5', 'pool', 'fc', 'logits'] as const;
 export type FeatureLayer = (typeof FEATURE_LAYERS)[number];
 
 /** Which job a trained network does; an encoder must never be trained against the network that scores it. */
@@ -131,7 +132,8 @@ export class FeatureNet {
   }
 
   private paramShapes(): Record<string, number[]> {
-    const { channels, widths: [w1, w2, w3], fcWidth, classNames } = this.config;
+    const { channels, widths: [w1, w2], fcWidth, classNames } = this.config;
+    const w3 = this.config.widths[2];
     const convIO: Record<(typeof CONVS)[number], [number, number]> = {
       conv1: [channels, w1],
       conv2: [w1, w1],
@@ -145,7 +147,7 @@ export class FeatureNet {
       shapes[`${name}.weight`] = [3, 3, cin, cout];
       shapes[`${name}.bias`] = [cout];
     }
-    const denseIO: Record<(typeof DENSES)[number], [number, number]> = { fc: [w3, fcWidth], logits: [fcWidth, classNames.length] };
+    const denseIO: Record<(typeof DENSES)[number], [number, number]> = { fc: [this.layerWidth('pool'), fcWidth], logits: [fcWidth, classNames.length] };
     for (const name of DENSES) {
       shapes[`${name}.weight`] = denseIO[name];
       shapes[`${name}.bias`] = [denseIO[name][1]];
@@ -161,11 +163,11 @@ export class FeatureNet {
     return Object.values(this.params).reduce((n, v) => n + v.size, 0);
   }
 
-  /** Width of a layer's activations (channels for conv/pool layers). */
+  /** Width of a layer's activations: channels for conv layers and pool1–2, features for pool, fc and logits. */
   layerWidth(name: FeatureLayer): number {
     const [w1, w2, w3] = this.config.widths;
     const widths: Record<FeatureLayer, number> = {
-      conv1: w1, conv2: w1, pool1: w1, conv3: w2, conv4: w2, pool2: w2, conv5: w3, pool3: w3, pool: w3, fc: this.config.fcWidth, logits: this.numClasses,
+      conv1: w1, conv2: w1, pool1: w1, conv3: w2, conv4: w2, pool2: w2, conv5: w3, pool: (this.config.resolution / 8) ** 2 * w3, fc: this.config.fcWidth, logits: this.numClasses,
     };
     return widths[name];
   }
@@ -206,8 +208,7 @@ export class FeatureNet {
         conv4: (h) => this.conv('conv4', h as tf.Tensor4D),
         pool2: (h) => tf.avgPool(h as tf.Tensor4D, 2, 2, 'valid'),
         conv5: (h) => this.conv('conv5', h as tf.Tensor4D),
-        pool3: (h) => tf.avgPool(h as tf.Tensor4D, 2, 2, 'valid'),
-        pool: (h) => tf.mean(h, [1, 2]),
+        pool: (h) => tf.reshape(tf.avgPool(h as tf.Tensor4D, 2, 2, 'valid'), [h.shape[0], -1]),
         fc: (h) => tf.leakyRelu(this.dense('fc', h as tf.Tensor2D), LRELU_SLOPE),
         logits: (h) => this.dense('logits', h as tf.Tensor2D),
       };
@@ -226,9 +227,9 @@ export class FeatureNet {
     return this.features(x, ['logits']).logits as tf.Tensor2D;
   }
 
-  /** The FID features [N, layerWidth('pool')]. */
-  poolFeatures(x: tf.Tensor4D): tf.Tensor2D {
-    return this.features(x, ['pool']).pool as tf.Tensor2D;
+  /** The penultimate activations [N, fcWidth] (FID's features). */
+  penultimate(x: tf.Tensor4D): tf.Tensor2D {
+    return this.features(x, ['fc']).fc as tf.Tensor2D;
   }
 
   /** Weights as safetensors tensors (F32, names as in `params`). */

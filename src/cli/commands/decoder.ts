@@ -1,0 +1,212 @@
+// Stage-1 commands: `lia train-decoder`, `lia generate`, `lia interpolate --space z|y` (random samples).
+import { Command, Option } from 'commander';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { join, dirname, basename } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { addEngineOptions, initEngineFrom, parsePositiveInt, type EngineOptions } from '../engine-options.js';
+import { resolveDecoderConfig, PRESETS, DEFAULT_DECODER_CONFIG, type DecoderTrainConfig, type PresetName } from '../../train/decoder-config.js';
+import { DecoderTrainer, loadGenerator, requireDecoderSnapshot } from '../../train/stage1.js';
+import { runDecoderTraining, writeSampleGrid } from '../../train/decoder-run.js';
+import { createRunDir, latestSnapshot } from '../../train/run-dir.js';
+import { readSnapshot } from '../../train/snapshot.js';
+import { loadDataset } from '../../data/index.js';
+import { writeImageGrid } from '../../io/images.js';
+import { Progress, formatDuration } from '../progress.js';
+import { interpolateLatents } from '../../invert/interpolate.js';
+
+function num(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new Error(`expected a number, got '${v}'`);
+  return n;
+}
+
+interface TrainOpts extends EngineOptions {
+  data?: string;
+  dataDir?: string;
+  resolution?: number;
+  train?: number;
+  mirror?: boolean;
+  batch?: number;
+  kimg?: number;
+  latent?: number;
+  widthBase?: number;
+  widthMax?: number;
+  mapping?: 'invertible' | 'mlp';
+  coupling?: 'additive' | 'affine';
+  phiBlocks?: number;
+  lr?: number;
+  r1Gamma?: number;
+  seed?: number;
+  snapshotKimg?: number;
+  out?: string;
+  preset?: PresetName;
+  resume?: string;
+  quiet?: boolean;
+}
+
+const D = DEFAULT_DECODER_CONFIG;
+
+export function registerDecoder(program: Command): void {
+  addEngineOptions(
+    program
+      .command('train-decoder')
+      .description('stage 1: train the generator g with Φ⁻¹ in front (or the MLP mapping) against a discriminator')
+      .option('--data <spec>', `dataset (default ${D.data})`)
+      .option('--data-dir <dir>', 'IDX folder for fashion-mnist / mnist')
+      .addOption(new Option('--resolution <px>', `image side, power of two ≥ 8 (default ${D.resolution})`).argParser(parsePositiveInt))
+      .addOption(new Option('--train <n>', 'use the first N images as the training split').argParser(parsePositiveInt))
+      .option('--mirror', 'random left–right mirroring of the reals')
+      .addOption(new Option('--batch <n>', `batch size (default ${D.batch})`).argParser(parsePositiveInt))
+      .addOption(new Option('--kimg <k>', `training length in thousands of images (default ${D.kimg})`).argParser(num))
+      .addOption(new Option('--latent <d>', `latent size dz = dy (default ${D.latentSize})`).argParser(parsePositiveInt))
+      .addOption(new Option('--width-base <n>', `channels at resolution r: min(max, base/r) (default ${D.widthBase})`).argParser(parsePositiveInt))
+      .addOption(new Option('--width-max <n>', `channel cap (default ${D.widthMax})`).argParser(parsePositiveInt))
+      .addOption(new Option('--mapping <kind>', `invertible (LIA's Φ) or mlp (StyleGAN's mapping; the baseline) (default ${D.mapping})`).choices(['invertible', 'mlp']))
+      .addOption(new Option('--coupling <kind>', `Φ coupling (default ${D.coupling})`).choices(['additive', 'affine']))
+      .addOption(new Option('--phi-blocks <n>', `coupling blocks in Φ (default ${D.phiBlocks})`).argParser(parsePositiveInt))
+      .addOption(new Option('--lr <lr>', `Adam learning rate (default ${D.lr})`).argParser(num))
+      .addOption(new Option('--r1-gamma <g>', `R1 weight γ (default ${D.r1Gamma})`).argParser(num))
+      .addOption(new Option('--seed <n>', `seed (default ${D.seed})`).argParser((v) => Number.parseInt(v, 10)))
+      .addOption(new Option('--snapshot-kimg <k>', `snapshot and sample grid every k kimg (default ${D.snapshotKimg})`).argParser(num))
+      .option('--out <dir>', `parent folder of numbered run folders (default ${D.outDir})`)
+      .addOption(new Option('--preset <name>', `quick | small | paper (${Object.entries(PRESETS).map(([k, v]) => `${k}: ${v.kimg} kimg`).join(', ')})`).choices(Object.keys(PRESETS)))
+      .option('--resume <path>', 'continue a run: its folder (newest snapshot) or a snapshot file')
+      .option('--quiet', 'no progress output'),
+  ).action(async (opts: TrainOpts) => {
+    const engine = await initEngineFrom(opts);
+    let trainer: DecoderTrainer;
+    let runDir: string;
+    if (opts.resume) {
+      const snapPath = existsSync(opts.resume) && statSync(opts.resume).isDirectory() ? latestSnapshot(opts.resume) : opts.resume;
+      if (!snapPath || !existsSync(snapPath)) throw new Error(`--resume ${opts.resume}: no snapshot found`);
+      const saved = requireDecoderSnapshot(await readSnapshot(snapPath));
+      const cfg = saved.train;
+      // A resumed run may be extended: --kimg and --snapshot-kimg are the only overrides.
+      const overrides: Partial<DecoderTrainConfig> = {};
+      if (opts.kimg !== undefined) overrides.kimg = opts.kimg;
+      if (opts.snapshotKimg !== undefined) overrides.snapshotKimg = opts.snapshotKimg;
+      const ds = await loadDataset(cfg.data, { resolution: cfg.resolution, channels: cfg.channels, train: cfg.trainImages, dataDir: cfg.dataDir });
+      trainer = await DecoderTrainer.resume(snapPath, ds, overrides);
+      runDir = dirname(snapPath);
+      console.error(`resuming ${snapPath} at ${trainer.kimg.toFixed(1)} kimg (step ${trainer.step})`);
+    } else {
+      const cfg = resolveDecoderConfig({
+        preset: opts.preset,
+        data: opts.data,
+        dataDir: opts.dataDir,
+        resolution: opts.resolution,
+        trainImages: opts.train,
+        mirror: opts.mirror,
+        batch: opts.batch,
+        kimg: opts.kimg,
+        latentSize: opts.latent,
+        widthBase: opts.widthBase,
+        widthMax: opts.widthMax,
+        mapping: opts.mapping,
+        coupling: opts.coupling,
+        phiBlocks: opts.phiBlocks,
+        lr: opts.lr,
+        r1Gamma: opts.r1Gamma,
+        seed: opts.seed,
+        snapshotKimg: opts.snapshotKimg,
+        outDir: opts.out,
+      });
+      const ds = await loadDataset(cfg.data, { resolution: cfg.resolution, channels: cfg.channels, train: cfg.trainImages, dataDir: cfg.dataDir });
+      trainer = new DecoderTrainer(cfg, ds);
+      const dataName = basename(cfg.data.replace(/[:/\\]+$/, '')).replace(/:.*/, '');
+      runDir = createRunDir(cfg.outDir, `${dataName}-${cfg.resolution}${cfg.mapping === 'mlp' ? '-mlp' : ''}`);
+      writeFileSync(
+        join(runDir, 'options.json'),
+        JSON.stringify({ ...trainer.snapshotConfig(), engine, dataset: { name: ds.name, source: ds.source, train: ds.train, test: ds.test, channels: ds.channels } }, null, 2) + '\n',
+      );
+      console.error(
+        `run ${runDir}: ${ds.name} ${cfg.resolution}×${cfg.resolution}×${ds.channels}, ${cfg.mapping} mapping, G ${(trainer.G.numParams() / 1e6).toFixed(2)} M / D ${(trainer.D.numParams() / 1e6).toFixed(2)} M parameters, ${cfg.kimg} kimg, backend ${engine.backend} (${engine.threads} thread${engine.threads > 1 ? 's' : ''})`,
+      );
+    }
+    const cfg = trainer.cfg;
+    let stopRequested = false;
+    const onSignal = (sig: string) => {
+      if (stopRequested) process.exit(130);
+      stopRequested = true;
+      process.stderr.write(`\n${sig}: writing a snapshot, then stopping (again to abort)\n`);
+    };
+    const sigint = () => onSignal('SIGINT');
+    const sigterm = () => onSignal('SIGTERM');
+    process.on('SIGINT', sigint);
+    process.on('SIGTERM', sigterm);
+    const bar = new Progress(
+      'train-decoder',
+      cfg.kimg * 1000,
+      (_v, f) => `${f.kimg}/${cfg.kimg} kimg | ${f.ips} img/s | G ${f.g} D ${f.d}${f.r1 ? ` R1 ${f.r1}` : ''}`,
+      opts.quiet,
+    );
+    let lastR1 = '';
+    try {
+      const result = await runDecoderTraining(trainer, runDir, {
+        shouldStop: () => stopRequested,
+        onStep: (s) => {
+          if (s.losses.r1 !== undefined) lastR1 = s.losses.r1.toFixed(3);
+          const eta = ((s.totalKimg - s.kimg) * 1000) / Math.max(s.imgPerSec, 1e-9);
+          bar.update(trainer.imagesSeen, { kimg: s.kimg.toFixed(2), ips: s.imgPerSec.toFixed(1), g: s.losses.loss_g.toFixed(3), d: s.losses.loss_d.toFixed(3), r1: lastR1 }, eta);
+        },
+      });
+      bar.stop();
+      console.error(`${result.reason === 'done' ? 'finished' : 'stopped'} at ${result.kimg.toFixed(2)} kimg after ${formatDuration(result.elapsedSec)} of training; snapshot ${result.snapshot}`);
+    } finally {
+      bar.stop();
+      process.off('SIGINT', sigint);
+      process.off('SIGTERM', sigterm);
+      trainer.dispose();
+    }
+  });
+
+  addEngineOptions(
+    program
+      .command('generate')
+      .description('sample images from a decoder snapshot (its EMA generator)')
+      .requiredOption('--ckpt <snapshot>', 'decoder snapshot (.safetensors)')
+      .addOption(new Option('--n <n>', 'number of images').argParser(parsePositiveInt).default(64))
+      .addOption(new Option('--truncation <psi>', 'truncation ψ in y (1 = none)').argParser(num).default(1))
+      .addOption(new Option('--seed <n>', 'seed of the latents').argParser((v) => Number.parseInt(v, 10)).default(0))
+      .requiredOption('--out <png>', 'output grid'),
+  ).action(async (opts: EngineOptions & { ckpt: string; n: number; truncation: number; seed: number; out: string }) => {
+    await initEngineFrom(opts);
+    const { G } = await loadGenerator(opts.ckpt);
+    const z = tf.randomNormal([opts.n, G.config.latentSize], 0, 1, 'float32', opts.seed) as tf.Tensor2D;
+    await writeSampleGrid(G, z, opts.out, { truncation: opts.truncation });
+    z.dispose();
+    G.dispose();
+    console.error(`wrote ${opts.out} (${opts.n} samples, ψ = ${opts.truncation})`);
+  });
+
+  addEngineOptions(
+    program
+      .command('interpolate')
+      .description('interpolate between random samples of a decoder: lerp in y or slerp in z (rows: pairs, columns: steps)')
+      .requiredOption('--ckpt <snapshot>', 'decoder snapshot (.safetensors)')
+      .addOption(new Option('--space <space>', 'z (slerp) or y (lerp)').choices(['z', 'y']).default('y'))
+      .addOption(new Option('--steps <n>', 'images per row').argParser(parsePositiveInt).default(8))
+      .addOption(new Option('--pairs <n>', 'rows').argParser(parsePositiveInt).default(4))
+      .addOption(new Option('--seed <n>', 'seed of the end points').argParser((v) => Number.parseInt(v, 10)).default(0))
+      .requiredOption('--out <png>', 'output strip/grid'),
+  ).action(async (opts: EngineOptions & { ckpt: string; space: 'z' | 'y'; steps: number; pairs: number; seed: number; out: string }) => {
+    await initEngineFrom(opts);
+    const { G } = await loadGenerator(opts.ckpt);
+    const { resolution: r, channels: c, latentSize } = G.config;
+    const n = opts.pairs * opts.steps;
+    const out = new Float32Array(n * r * r * c);
+    for (let p = 0; p < opts.pairs; p++) {
+      const imgs = tf.tidy(() => {
+        const z = tf.randomNormal([2, latentSize], 0, 1, 'float32', opts.seed + p) as tf.Tensor2D;
+        const [za, zb] = tf.split(z, 2, 0) as [tf.Tensor2D, tf.Tensor2D];
+        const y = opts.space === 'z' ? G.toY(interpolateLatents(za, zb, opts.steps, 'slerp')) : interpolateLatents(G.toY(za), G.toY(zb), opts.steps, 'lerp');
+        return G.synthesis.forward(y, { noise: 'const' });
+      });
+      out.set((await imgs.data()) as Float32Array, p * opts.steps * r * r * c);
+      imgs.dispose();
+    }
+    await writeImageGrid(opts.out, { data: out, n, h: r, w: r, c }, { cols: opts.steps });
+    G.dispose();
+    console.error(`wrote ${opts.out} (${opts.pairs} × ${opts.steps}, ${opts.space === 'z' ? 'slerp in z' : 'lerp in y'})`);
+  });
+}

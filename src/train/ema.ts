@@ -1,0 +1,33 @@
+// Exponential moving average of the generator's weights (StyleGAN: half-life of 10k images), used for
+// all sampling and evaluation.
+import * as tf from '@tensorflow/tfjs';
+import type { Module } from '../nn/module.js';
+import { defaultAdamMode, type AdamMode } from './adam.js';
+
+/** β for one step of `batch` images with a half-life of `halfLifeImages`. */
+export function emaBeta(batch: number, halfLifeImages: number): number {
+  return halfLifeImages > 0 ? 0.5 ** (batch / halfLifeImages) : 0;
+}
+
+/**
+ * ema ← param + β (ema − param) for every trainable parameter; buffers (ȳ, fixed noise) are copied.
+ * In 'js' mode (wasm, cpu) the arithmetic runs in a loop instead of ~4 kernels per tensor.
+ */
+export function updateEma(ema: Module, model: Module, beta: number, mode: AdamMode = defaultAdamMode()): void {
+  const src = model.namedState();
+  const trainable = new Set(model.namedParameters().keys());
+  tf.tidy(() => {
+    for (const [k, e] of ema.namedState()) {
+      const p = src.get(k)!;
+      if (!trainable.has(k)) e.assign(p);
+      else if (mode === 'tensor') e.assign(tf.add(p, tf.mul(tf.sub(e, p), beta)));
+      else {
+        const es = e.dataSync() as Float32Array;
+        const ps = p.dataSync() as Float32Array;
+        const out = new Float32Array(es.length);
+        for (let i = 0; i < out.length; i++) out[i] = ps[i] + (es[i] - ps[i]) * beta;
+        e.assign(tf.tensor(out, e.shape));
+      }
+    }
+  });
+}

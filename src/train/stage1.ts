@@ -1,0 +1,251 @@
+// Stage 1 of LIA (PAPER.md, "Two-stage training"): an ordinary GAN with Φ⁻¹ in front of the
+// synthesis network, z ~ N(0, I), x̃ = g(Φ⁻¹(z)). Step order, top to bottom as in StyleGAN2:
+//   1. D step: logistic loss on reals vs fakes;
+//   2. every r1Interval steps, the R1 penalty (γ/2)·E‖∇c(x)‖², scaled by the interval (lazy R1);
+//   3. G step: non-saturating loss, with style mixing;
+//   4. EMA of G's weights; running mean of y for truncation.
+import * as tf from '@tensorflow/tfjs';
+import { Generator, defaultGeneratorConfig, type GeneratorConfig } from '../models/generator.js';
+import { Discriminator } from '../models/discriminator.js';
+import { dLogisticLoss, gNonSaturatingLoss, r1Penalty } from '../losses/gan.js';
+import { Adam } from './adam.js';
+import { emaBeta, updateEma } from './ema.js';
+import { readSnapshot, writeSnapshot, loadGroup, type SnapshotContents } from './snapshot.js';
+import type { DecoderTrainConfig } from './decoder-config.js';
+import { BatchIterator, type BatchIteratorState } from '../data/batches.js';
+import type { Dataset } from '../data/dataset.js';
+import { Rng, type RngState } from '../util/rng.js';
+
+export const DECODER_KIND = 'lia-decoder';
+
+/** EMA half-life ramp-up (StyleGAN2-ADA): the half-life never exceeds 5 % of the images seen so far. */
+const EMA_RAMPUP = 0.05;
+
+export interface StepLosses {
+  loss_d: number;
+  loss_g: number;
+  d_real: number; // mean logit on reals
+  d_fake: number; // mean logit on fakes
+  r1?: number; // the unscaled penalty E‖∇c(x)‖², on R1 steps
+}
+
+export interface DecoderLoopState {
+  step: number;
+  imagesSeen: number;
+  rng: RngState;
+  data: BatchIteratorState;
+  gOptStep: number;
+  dOptStep: number;
+  elapsedSec: number;
+}
+
+export class NonFiniteLossError extends Error {
+  constructor(
+    readonly loss: string,
+    readonly step: number,
+    readonly value: number,
+  ) {
+    super(`loss '${loss}' became ${value} at step ${step}; the run stopped and its last good snapshot is kept`);
+  }
+}
+
+export function generatorConfigFrom(cfg: DecoderTrainConfig, channels: number): GeneratorConfig {
+  return defaultGeneratorConfig({
+    resolution: cfg.resolution,
+    channels,
+    latentSize: cfg.latentSize,
+    widths: { base: cfg.widthBase, max: cfg.widthMax },
+    mapping: cfg.mapping,
+    phiBlocks: cfg.phiBlocks,
+    coupling: cfg.coupling,
+    mlpLayers: cfg.mlpLayers,
+    mappingLrMul: cfg.mappingLrMul,
+  });
+}
+
+/** What a decoder snapshot's metadata `config` holds. */
+export interface DecoderSnapshotConfig {
+  train: DecoderTrainConfig;
+  generator: GeneratorConfig;
+  discriminator: { mbstdGroup: number };
+}
+
+export class DecoderTrainer {
+  readonly G: Generator;
+  readonly Gema: Generator;
+  readonly D: Discriminator;
+  readonly gOpt: Adam;
+  readonly dOpt: Adam;
+  readonly rng: Rng;
+  readonly data: BatchIterator;
+  step = 0;
+  imagesSeen = 0;
+  elapsedSec = 0;
+
+  constructor(
+    readonly cfg: DecoderTrainConfig,
+    readonly dataset: Dataset,
+  ) {
+    const gcfg = generatorConfigFrom(cfg, dataset.channels);
+    this.G = new Generator(cfg.seed, gcfg);
+    this.Gema = new Generator(cfg.seed, gcfg);
+    this.Gema.copyFrom(this.G);
+    this.D = new Discriminator(new Rng(cfg.seed + 1), {
+      resolution: cfg.resolution,
+      channels: dataset.channels,
+      widths: gcfg.widths,
+      mbstdGroup: cfg.mbstdGroup,
+    });
+    this.gOpt = new Adam(this.G.namedParameters(), { lr: cfg.lr, beta1: 0, beta2: 0.99, eps: 1e-8 });
+    // Lazy regularisation changes D's effective step count: StyleGAN2 rescales lr and β2 by c.
+    const c = cfg.r1Interval / (cfg.r1Interval + 1);
+    this.dOpt = new Adam(this.D.namedParameters(), { lr: cfg.lr * c, beta1: 0, beta2: 0.99 ** c, eps: 1e-8 });
+    this.rng = new Rng(cfg.seed + 2);
+    this.data = new BatchIterator(dataset, { batchSize: cfg.batch, split: 'train', seed: cfg.seed + 3, mirror: cfg.mirror });
+  }
+
+  get kimg(): number {
+    return this.imagesSeen / 1000;
+  }
+
+  snapshotConfig(): DecoderSnapshotConfig {
+    return { train: this.cfg, generator: this.G.config, discriminator: { mbstdGroup: this.cfg.mbstdGroup } };
+  }
+
+  /** Latents for one batch: z, and with probability mixingProb a second z and a crossover layer. */
+  private sampleLatents(): { z: tf.Tensor2D; mix?: { z: tf.Tensor2D; crossover: number }; noiseSeed: number } {
+    const { batch, latentSize, mixingProb } = this.cfg;
+    const z = tf.randomNormal([batch, latentSize], 0, 1, 'float32', this.rng.nextUint32()) as tf.Tensor2D;
+    const mixing = this.rng.next() < mixingProb;
+    const mix = mixing
+      ? { z: tf.randomNormal([batch, latentSize], 0, 1, 'float32', this.rng.nextUint32()) as tf.Tensor2D, crossover: 1 + this.rng.int(this.G.numWs - 1) }
+      : undefined;
+    return { z, mix, noiseSeed: this.rng.nextUint32() };
+  }
+
+  /** One training iteration (D step, lazy R1, G step, EMA). */
+  async trainStep(): Promise<StepLosses> {
+    const cfg = this.cfg;
+    const batch = this.data.next();
+    const real = tf.tensor4d(batch.data, batch.shape);
+    const scalars: Record<string, tf.Scalar> = {};
+
+    // 1. D step. The fakes are computed outside the differentiated function: no gradient to G.
+    const dLat = this.sampleLatents();
+    const fake = tf.tidy(() => this.G.forward(dLat.z, { mix: dLat.mix, noiseSeed: dLat.noiseSeed }));
+    scalars.loss_d = this.dOpt.minimize(() => {
+      const realLogits = this.D.forward(real);
+      const fakeLogits = this.D.forward(fake);
+      scalars.d_real = tf.keep(tf.mean(realLogits));
+      scalars.d_fake = tf.keep(tf.mean(fakeLogits));
+      return dLogisticLoss(realLogits, fakeLogits);
+    });
+    tf.dispose([fake, dLat.z, dLat.mix?.z]);
+
+    // 2. Lazy R1 on the same reals.
+    if (cfg.r1Gamma > 0 && this.step % cfg.r1Interval === 0) {
+      const weight = (cfg.r1Gamma / 2) * cfg.r1Interval;
+      const value = this.dOpt.minimize(() => {
+        const p = r1Penalty((x) => this.D.forward(x), real);
+        scalars.r1 = tf.keep(p.clone());
+        return tf.mul(p, weight) as tf.Scalar;
+      });
+      value.dispose();
+    }
+    real.dispose();
+
+    // 3. G step.
+    const gLat = this.sampleLatents();
+    scalars.loss_g = this.gOpt.minimize(() => gNonSaturatingLoss(this.D.forward(this.G.forward(gLat.z, { mix: gLat.mix, noiseSeed: gLat.noiseSeed }))));
+
+    // 4. Running mean of y, then the EMA generator.
+    tf.tidy(() => {
+      const yMean = tf.mean(this.G.toY(gLat.z), 0);
+      this.G.yAvg.assign(tf.add(yMean, tf.mul(tf.sub(this.G.yAvg, yMean), cfg.yAvgBeta)));
+    });
+    tf.dispose([gLat.z, gLat.mix?.z]);
+    this.imagesSeen += cfg.batch;
+    this.step++;
+    const halfLife = Math.min(cfg.emaKimg * 1000, this.imagesSeen * EMA_RAMPUP);
+    updateEma(this.Gema, this.G, emaBeta(cfg.batch, halfLife));
+
+    const losses: Record<string, number> = {};
+    for (const [k, t] of Object.entries(scalars)) {
+      losses[k] = (await t.data())[0];
+      t.dispose();
+    }
+    // Name the objective that went bad first, the logit statistics last.
+    for (const k of ['loss_d', 'r1', 'loss_g', 'd_real', 'd_fake']) {
+      if (k in losses && !Number.isFinite(losses[k])) throw new NonFiniteLossError(k, this.step, losses[k]);
+    }
+    return losses as unknown as StepLosses;
+  }
+
+  loopState(): DecoderLoopState {
+    return {
+      step: this.step,
+      imagesSeen: this.imagesSeen,
+      rng: this.rng.getState(),
+      data: this.data.getState(),
+      gOptStep: this.gOpt.step,
+      dOptStep: this.dOpt.step,
+      elapsedSec: this.elapsedSec,
+    };
+  }
+
+  async saveSnapshot(path: string): Promise<void> {
+    await writeSnapshot(path, DECODER_KIND, this.snapshotConfig(), this.loopState(), {
+      g: this.G.namedState(),
+      g_ema: this.Gema.namedState(),
+      d: this.D.namedState(),
+      opt_g: this.gOpt.namedState(),
+      opt_d: this.dOpt.namedState(),
+    });
+  }
+
+  /** Rebuilds a trainer from a snapshot, continuing exactly where it stopped. */
+  static async resume(path: string, dataset: Dataset, overrides: Partial<DecoderTrainConfig> = {}): Promise<DecoderTrainer> {
+    const snap = await readSnapshot(path);
+    const saved = requireDecoderSnapshot(snap);
+    const trainer = new DecoderTrainer({ ...saved.train, ...overrides }, dataset);
+    loadGroup(snap, 'g', trainer.G.namedState());
+    loadGroup(snap, 'g_ema', trainer.Gema.namedState());
+    loadGroup(snap, 'd', trainer.D.namedState());
+    loadGroup(snap, 'opt_g', trainer.gOpt.namedState());
+    loadGroup(snap, 'opt_d', trainer.dOpt.namedState());
+    const st = snap.state as DecoderLoopState;
+    trainer.step = st.step;
+    trainer.imagesSeen = st.imagesSeen;
+    trainer.elapsedSec = st.elapsedSec;
+    trainer.rng.setState(st.rng);
+    trainer.data.setState(st.data);
+    trainer.gOpt.step = st.gOptStep;
+    trainer.dOpt.step = st.dOptStep;
+    return trainer;
+  }
+
+  dispose(): void {
+    this.G.dispose();
+    this.Gema.dispose();
+    this.D.dispose();
+    this.gOpt.dispose();
+    this.dOpt.dispose();
+  }
+}
+
+/** Checks that a snapshot is a stage-1 decoder and returns its config. */
+export function requireDecoderSnapshot(snap: SnapshotContents): DecoderSnapshotConfig {
+  if (snap.kind !== DECODER_KIND) throw new Error(`${snap.source}: expected a decoder snapshot (kind '${DECODER_KIND}'), found kind '${snap.kind}'`);
+  const c = snap.config as DecoderSnapshotConfig;
+  if (!c?.train || !c?.generator) throw new Error(`${snap.source}: decoder snapshot without train/generator config`);
+  return c;
+}
+
+/** Loads the EMA generator of a decoder snapshot (what every sampling and evaluation command uses). */
+export async function loadGenerator(path: string, which: 'g_ema' | 'g' = 'g_ema'): Promise<{ G: Generator; config: DecoderSnapshotConfig }> {
+  const snap = await readSnapshot(path);
+  const config = requireDecoderSnapshot(snap);
+  const G = new Generator(config.train.seed, config.generator);
+  loadGroup(snap, which, G.namedState());
+  return { G, config };
+}
