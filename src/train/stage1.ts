@@ -81,6 +81,9 @@ export class DecoderTrainer {
   step = 0;
   imagesSeen = 0;
   elapsedSec = 0;
+  /** When set, trainStep synchronises after each phase and records its wall time here (ms). */
+  phaseTimes: { d: number; r1?: number; g: number } | null = null;
+  profilePhases = false;
 
   constructor(
     readonly cfg: DecoderTrainConfig,
@@ -129,6 +132,16 @@ export class DecoderTrainer {
     const batch = this.data.next();
     const real = tf.tensor4d(batch.data, batch.shape);
     const scalars: Record<string, tf.Scalar> = {};
+    // Phase timing for `lia bench train`: reading a loss value waits for the backend to finish.
+    let mark = performance.now();
+    const phase = async (t: tf.Tensor): Promise<number> => {
+      if (!this.profilePhases) return 0;
+      await t.data();
+      const now = performance.now();
+      const dt = now - mark;
+      mark = now;
+      return dt;
+    };
 
     // 1. D step. The fakes are computed outside the differentiated function: no gradient to G.
     const dLat = this.sampleLatents();
@@ -141,6 +154,8 @@ export class DecoderTrainer {
       return dLogisticLoss(realLogits, fakeLogits);
     });
     tf.dispose([fake, dLat.z, dLat.mix?.z]);
+    const dMs = await phase(scalars.loss_d);
+    let r1Ms: number | undefined;
 
     // 2. Lazy R1 on the same reals.
     if (cfg.r1Gamma > 0 && this.step % cfg.r1Interval === 0) {
@@ -150,6 +165,7 @@ export class DecoderTrainer {
         scalars.r1 = tf.keep(p.clone());
         return tf.mul(p, weight) as tf.Scalar;
       });
+      r1Ms = await phase(value);
       value.dispose();
     }
     real.dispose();
@@ -168,6 +184,7 @@ export class DecoderTrainer {
     this.step++;
     const halfLife = Math.min(cfg.emaKimg * 1000, this.imagesSeen * EMA_RAMPUP);
     updateEma(this.Gema, this.G, emaBeta(cfg.batch, halfLife));
+    if (this.profilePhases) this.phaseTimes = { d: dMs, r1: r1Ms, g: await phase(scalars.loss_g) };
 
     const losses: Record<string, number> = {};
     for (const [k, t] of Object.entries(scalars)) {

@@ -5,6 +5,10 @@ import { fileURLToPath } from 'node:url';
 import { addEngineOptions, initEngineFrom, parsePositiveInt, type EngineOptions } from '../engine-options.js';
 import { addTorchReference, benchKernels, median, type KernelRow } from '../../bench/kernels.js';
 import { formatTable } from '../table.js';
+import { benchTrain, benchTrainTorch, benchConfig, randomDataset, type TrainBenchOptions } from '../../bench/train.js';
+import { PRESETS, type PresetName } from '../../train/decoder-config.js';
+import { DecoderTrainer } from '../../train/stage1.js';
+import * as tf from '@tensorflow/tfjs';
 
 interface KernelOpts extends EngineOptions {
   res: number[];
@@ -24,6 +28,7 @@ function parseList(v: string): number[] {
 
 export function registerBench(program: Command): void {
   const bench = program.command('bench').description('performance benchmarks (medians of repeated runs)');
+  registerBenchTrain(bench);
   addEngineOptions(
     bench
       .command('kernels')
@@ -79,6 +84,88 @@ export function registerBench(program: Command): void {
     console.log(summary(rows));
     if (torch) console.log(`PyTorch ${torch}: median ours/torch ${median(rows.filter((r) => r.vsTorch).map((r) => r.vsTorch!)).toFixed(2)}×`);
   });
+}
+
+interface TrainOpts extends EngineOptions {
+  res: number;
+  batch: number;
+  channels: number;
+  steps: number;
+  warmup: number;
+  preset: PresetName;
+  mapping: 'invertible' | 'mlp';
+  json?: boolean;
+  vsTorch?: boolean;
+  profile?: boolean;
+}
+
+function registerBenchTrain(bench: Command): void {
+  addEngineOptions(
+    bench
+      .command('train')
+      .description('stage-1 training throughput on random data: img/s, ms per step (D, R1, G), peak RSS; optionally vs PyTorch')
+      .addOption(new Option('--res <px>', 'resolution').argParser(parsePositiveInt).default(32))
+      .addOption(new Option('--batch <n>', 'batch size').argParser(parsePositiveInt).default(32))
+      .addOption(new Option('--channels <n>', 'image channels').choices(['1', '3']).default('1'))
+      .addOption(new Option('--steps <n>', 'timed steps').argParser(parsePositiveInt).default(16))
+      .addOption(new Option('--warmup <n>', 'untimed steps').argParser(parsePositiveInt).default(2))
+      .addOption(new Option('--preset <name>', 'model size of this training preset').choices(Object.keys(PRESETS)).default('quick'))
+      .addOption(new Option('--mapping <kind>', 'invertible or mlp').choices(['invertible', 'mlp']).default('invertible'))
+      .option('--json', 'one JSON object')
+      .option('--vs-torch', 'run the same architecture and batch through PyTorch on this machine (scripts/bench_train_torch.py)')
+      .option('--profile', 'also list the kernels that cost most in one step'),
+  ).action(async (opts: TrainOpts) => {
+    const info = await initEngineFrom(opts);
+    const model = PRESETS[opts.preset];
+    const bo: TrainBenchOptions = {
+      resolution: opts.res,
+      channels: Number(opts.channels) as 1 | 3,
+      batch: opts.batch,
+      steps: opts.steps,
+      warmup: opts.warmup,
+      config: { ...model, mapping: opts.mapping },
+    };
+    const cfg = benchConfig(bo);
+    const log = (s: string) => (opts.json ? undefined : process.stderr.write(s));
+    log(`bench train: ${opts.res}×${opts.res}×${opts.channels}, batch ${opts.batch}, ${opts.preset} model (latent ${cfg.latentSize}, widths min(${cfg.widthMax}, ${cfg.widthBase}/r)), ${opts.mapping} mapping, R1 every ${cfg.r1Interval}; backend ${info.backend}, ${info.threads} thread(s)\n`);
+    const ours = await benchTrain(bo, (i, ms) => log(`  step ${i + 1}/${bo.warmup + bo.steps}: ${ms.toFixed(0)} ms\n`));
+    let torch: ReturnType<typeof benchTrainTorch> = null;
+    if (opts.vsTorch) {
+      log('running the PyTorch reference …\n');
+      torch = benchTrainTorch(bo, Math.max(1, info.threads), info.backend === 'webgpu' ? 'cuda' : 'cpu');
+      if (!torch) log('PyTorch not found (tried $LIA_PYTHON, python3, /usr/bin/python3): continuing without the comparison\n');
+    }
+    let top: { kernel: string; ms: number; calls: number }[] = [];
+    if (opts.profile) top = await profileStep(bo);
+    if (opts.json) {
+      console.log(JSON.stringify({ backend: info.backend, threads: info.threads, ...ours, torch, vs_torch: torch ? ours.img_per_sec / torch.img_per_sec : null, top_kernels: top }));
+      return;
+    }
+    const rows: (string | number)[][] = [['lia (' + info.backend + ')', ours.img_per_sec, ours.ms_per_step, ours.ms_d, ours.ms_r1 ?? '', ours.ms_g, ours.peak_rss_mb, `${(ours.g_params / 1e6).toFixed(3)} / ${(ours.d_params / 1e6).toFixed(3)}`]];
+    if (torch) rows.push([`PyTorch ${torch.torch_version} (${torch.device})`, torch.img_per_sec, torch.ms_per_step, torch.ms_d, torch.ms_r1 ?? '', torch.ms_g, torch.peak_rss_mb, `${(torch.g_params / 1e6).toFixed(3)} / ${(torch.d_params / 1e6).toFixed(3)}`]);
+    console.log(formatTable(['', 'img/s', 'ms/step', 'D step', 'R1 step', 'G step', 'peak RSS MB', 'G / D params (M)'], rows));
+    if (torch) console.log(`lia / PyTorch img/s: ${(ours.img_per_sec / torch.img_per_sec).toFixed(2)}× (goal ≥ 0.3× on wasm)`);
+    if (top.length) console.log('\nkernels by time in one step:\n' + formatTable(['kernel', 'ms', 'calls'], top.map((t) => [t.kernel, t.ms, t.calls])));
+  });
+}
+
+/** tf.profile of one training step, kernels summed by name. */
+async function profileStep(bo: TrainBenchOptions): Promise<{ kernel: string; ms: number; calls: number }[]> {
+  const trainer = new DecoderTrainer(benchConfig(bo), randomDataset(bo.resolution, bo.channels));
+  try {
+    await trainer.trainStep();
+    const prof = await tf.profile(() => trainer.trainStep() as unknown as tf.TensorContainer);
+    const by = new Map<string, { ms: number; calls: number }>();
+    for (const k of prof.kernels) {
+      const e = by.get(k.name) ?? { ms: 0, calls: 0 };
+      e.ms += k.kernelTimeMs as number;
+      e.calls++;
+      by.set(k.name, e);
+    }
+    return [...by.entries()].map(([kernel, e]) => ({ kernel, ...e })).sort((a, b) => b.ms - a.ms).slice(0, 10);
+  } finally {
+    trainer.dispose();
+  }
 }
 
 function round(x: number): number {
