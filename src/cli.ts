@@ -5,6 +5,7 @@ import { registerDoctor } from './cli/commands/doctor.js';
 import { registerBench } from './cli/commands/bench.js';
 import { registerData } from './cli/commands/data.js';
 import { registerDecoder } from './cli/commands/decoder.js';
+import { registerEval } from './cli/commands/eval.js';
 import { registerFeatures } from './cli/commands/features.js';
 import { shutdownEngine } from './engine/backend.js';
 
@@ -18,6 +19,7 @@ registerDoctor(program);
 registerBench(program);
 registerData(program);
 registerDecoder(program);
+registerEval(program);
 registerFeatures(program);
 
 try {
