@@ -34,6 +34,9 @@ export class Adam {
   private readonly moments = new Map<string, Moments>();
   private readonly byVarName = new Map<string, string>();
   step = 0;
+  /** ‖g‖ per parameter tensor at the latest update (filled when trackGradNorms is set). */
+  lastGradNorms = new Map<string, number>();
+  trackGradNorms = false;
 
   constructor(
     readonly params: Map<string, tf.Variable>,
@@ -67,6 +70,7 @@ export class Adam {
     // p ← p − lr·m̂/(√v̂ + ε), written as p − (lr·√c2/c1)·m/(√v + ε·√c2).
     const stepSize = (lr * Math.sqrt(c2)) / c1;
     const epsHat = eps * Math.sqrt(c2);
+    if (this.trackGradNorms) this.lastGradNorms = new Map();
     for (const [varName, g] of Object.entries(grads)) {
       const k = this.byVarName.get(varName);
       if (!k) continue;
@@ -75,6 +79,11 @@ export class Adam {
       if (m instanceof Float32Array && v instanceof Float32Array) {
         const gs = g.dataSync() as Float32Array;
         const ps = Float32Array.from(p.dataSync() as Float32Array);
+        if (this.trackGradNorms) {
+          let ss = 0;
+          for (let i = 0; i < gs.length; i++) ss += gs[i] * gs[i];
+          this.lastGradNorms.set(k, Math.sqrt(ss));
+        }
         for (let i = 0; i < ps.length; i++) {
           const gi = gs[i];
           const mi = (m[i] = beta1 * m[i] + (1 - beta1) * gi);
@@ -85,6 +94,7 @@ export class Adam {
       } else {
         const mv = m as tf.Variable;
         const vv = v as tf.Variable;
+        if (this.trackGradNorms) this.lastGradNorms.set(k, tf.tidy(() => tf.norm(g).dataSync()[0]));
         tf.tidy(() => {
           const mNew = tf.add(tf.mul(mv, beta1), tf.mul(g, 1 - beta1));
           const vNew = tf.add(tf.mul(vv, beta2), tf.mul(tf.square(g), 1 - beta2));

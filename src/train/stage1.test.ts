@@ -11,8 +11,8 @@ import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '../engine/backend.js';
 import { loadDataset } from '../data/index.js';
 import { resolveDecoderConfig, type DecoderTrainConfig } from './decoder-config.js';
-import { DecoderTrainer, NonFiniteLossError, loadGenerator, type StepLosses } from './stage1.js';
-import { runDecoderTraining } from './decoder-run.js';
+import { DecoderTrainer, loadGenerator, type StepLosses } from './stage1.js';
+import { runTraining, NonFiniteLossError } from './run-loop.js';
 import { createRunDir } from './run-dir.js';
 
 const TINY: Partial<DecoderTrainConfig> = {
@@ -78,7 +78,7 @@ test('a run stops on request with a snapshot, and a NaN loss stops it naming the
   const t = await tinyTrainer({ outDir: out });
   const runDir = createRunDir(out, 'tiny');
   let steps = 0;
-  const res = await runDecoderTraining(t, runDir, { onStep: () => steps++, shouldStop: () => steps >= 3 });
+  const res = await runTraining(t, runDir, { onStep: () => steps++, shouldStop: () => steps >= 3 });
   assert.equal(res.reason, 'stopped');
   assert.equal(t.step, 3);
   assert.ok(existsSync(res.snapshot));
@@ -89,7 +89,7 @@ test('a run stops on request with a snapshot, and a NaN loss stops it naming the
 
   // Poison D and continue: the step that produces NaN throws, the last snapshot stays.
   t.D.out.bias!.assign(tf.fill([1], NaN));
-  await assert.rejects(runDecoderTraining(t, runDir), (e: unknown) => e instanceof NonFiniteLossError && /loss 'loss_d' became NaN/.test(e.message));
+  await assert.rejects(runTraining(t, runDir), (e: unknown) => e instanceof NonFiniteLossError && /loss 'loss_d' became NaN/.test(e.message));
   assert.ok(existsSync(res.snapshot));
   assert.match(readFileSync(join(runDir, 'FAILED.txt'), 'utf8'), /last good snapshot: .*snapshot-/);
   t.dispose();

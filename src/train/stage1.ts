@@ -12,6 +12,8 @@ import { Adam } from './adam.js';
 import { emaBeta, updateEma } from './ema.js';
 import { readSnapshot, writeSnapshot, loadGroup, type SnapshotContents } from './snapshot.js';
 import type { DecoderTrainConfig } from './decoder-config.js';
+import { checkFinite } from './run-loop.js';
+import { gridLatents, writeSampleGrid } from './sampling.js';
 import { BatchIterator, type BatchIteratorState } from '../data/batches.js';
 import type { Dataset } from '../data/dataset.js';
 import { Rng, type RngState } from '../util/rng.js';
@@ -37,16 +39,6 @@ export interface DecoderLoopState {
   gOptStep: number;
   dOptStep: number;
   elapsedSec: number;
-}
-
-export class NonFiniteLossError extends Error {
-  constructor(
-    readonly loss: string,
-    readonly step: number,
-    readonly value: number,
-  ) {
-    super(`loss '${loss}' became ${value} at step ${step}; the run stopped and its last good snapshot is kept`);
-  }
 }
 
 export function generatorConfigFrom(cfg: DecoderTrainConfig, channels: number): GeneratorConfig {
@@ -192,9 +184,7 @@ export class DecoderTrainer {
       t.dispose();
     }
     // Name the objective that went bad first, the logit statistics last.
-    for (const k of ['loss_d', 'r1', 'loss_g', 'd_real', 'd_fake']) {
-      if (k in losses && !Number.isFinite(losses[k])) throw new NonFiniteLossError(k, this.step, losses[k]);
-    }
+    checkFinite(losses, this.step, ['loss_d', 'r1', 'loss_g', 'd_real', 'd_fake']);
     return losses as unknown as StepLosses;
   }
 
@@ -208,6 +198,16 @@ export class DecoderTrainer {
       dOptStep: this.dOpt.step,
       elapsedSec: this.elapsedSec,
     };
+  }
+
+  /** 64 samples of the EMA generator from the run's fixed latents. */
+  async writeSnapshotImages(path: string): Promise<void> {
+    const z = gridLatents(this.cfg.seed, 64, this.cfg.latentSize);
+    try {
+      await writeSampleGrid(this.Gema, z, path);
+    } finally {
+      z.dispose();
+    }
   }
 
   async saveSnapshot(path: string): Promise<void> {

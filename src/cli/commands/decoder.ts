@@ -6,7 +6,8 @@ import * as tf from '@tensorflow/tfjs';
 import { addEngineOptions, initEngineFrom, parsePositiveInt, type EngineOptions } from '../engine-options.js';
 import { resolveDecoderConfig, PRESETS, DEFAULT_DECODER_CONFIG, type DecoderTrainConfig, type PresetName } from '../../train/decoder-config.js';
 import { DecoderTrainer, loadGenerator, requireDecoderSnapshot } from '../../train/stage1.js';
-import { runDecoderTraining, writeSampleGrid } from '../../train/decoder-run.js';
+import { runTraining } from '../../train/run-loop.js';
+import { writeSampleGrid } from '../../train/sampling.js';
 import { createRunDir, latestSnapshot } from '../../train/run-dir.js';
 import { readSnapshot } from '../../train/snapshot.js';
 import { loadDataset } from '../../data/index.js';
@@ -142,7 +143,7 @@ export function registerDecoder(program: Command): void {
     );
     let lastR1 = '';
     try {
-      const result = await runDecoderTraining(trainer, runDir, {
+      const result = await runTraining(trainer, runDir, {
         shouldStop: () => stopRequested,
         onStep: (s) => {
           if (s.losses.r1 !== undefined) lastR1 = s.losses.r1.toFixed(3);

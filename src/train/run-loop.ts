@@ -1,24 +1,53 @@
-// The stage-1 run: the loop around DecoderTrainer.trainStep that logs, snapshots, draws sample grids
-// and stops cleanly on request. The CLI adds the progress bar and signal handling on top.
-import * as tf from '@tensorflow/tfjs';
+// The loop around a trainer's step that logs, snapshots (with images beside each snapshot) and stops
+// cleanly on request or on a non-finite loss. Shared by stage 1 and stage 2; the CLI adds the
+// progress bar and signal handling on top.
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
-import { DecoderTrainer, NonFiniteLossError, type StepLosses } from './stage1.js';
 import { JsonlLog, snapshotName, latestSnapshot } from './run-dir.js';
-import { writeImageGrid } from '../io/images.js';
-import type { Generator } from '../models/generator.js';
 
-export interface StepInfo {
+/** A loss became NaN or infinite: the run stops, keeping its last good snapshot. */
+export class NonFiniteLossError extends Error {
+  constructor(
+    readonly loss: string,
+    readonly step: number,
+    readonly value: number,
+  ) {
+    super(`loss '${loss}' became ${value} at step ${step}; the run stopped and its last good snapshot is kept`);
+  }
+}
+
+/** Throws NonFiniteLossError for the first of `order` (then any other key) that is not finite. */
+export function checkFinite(losses: Record<string, number>, step: number, order: string[] = []): void {
+  for (const k of [...order, ...Object.keys(losses)]) {
+    if (k in losses && !Number.isFinite(losses[k])) throw new NonFiniteLossError(k, step, losses[k]);
+  }
+}
+
+export interface Trainable<L extends object = object> {
+  readonly cfg: { kimg: number; snapshotKimg: number; logSteps: number; batch: number };
+  step: number;
+  imagesSeen: number;
+  elapsedSec: number;
+  readonly kimg: number;
+  trainStep(): Promise<L>;
+  saveSnapshot(path: string): Promise<void>;
+  /** Images written beside each snapshot (`grid-<kimg>.png`): samples or reconstructions. */
+  writeSnapshotImages?(path: string): Promise<void>;
+  /** Extra fields for the log line (e.g. gradient statistics). */
+  logExtras?(): Record<string, unknown>;
+}
+
+export interface StepInfo<L = Record<string, number>> {
   step: number;
   kimg: number;
   totalKimg: number;
   imgPerSec: number;
   elapsedSec: number;
-  losses: StepLosses;
+  losses: L;
 }
 
-export interface RunHooks {
-  onStep?: (info: StepInfo) => void;
+export interface RunHooks<L = Record<string, number>> {
+  onStep?: (info: StepInfo<L>) => void;
   onSnapshot?: (path: string, kimg: number) => void | Promise<void>;
   /** Polled after every step; true makes the run write a snapshot and return. */
   shouldStop?: () => boolean;
@@ -31,35 +60,15 @@ export interface RunResult {
   elapsedSec: number;
 }
 
-/** Fixed latents for the sample grids of a run (the same at every snapshot and after a resume). */
-export function gridLatents(seed: number, n: number, latentSize: number): tf.Tensor2D {
-  return tf.randomNormal([n, latentSize], 0, 1, 'float32', seed + 1234) as tf.Tensor2D;
-}
-
-/** Renders `z` through a generator in batches and writes a PNG grid. */
-export async function writeSampleGrid(G: Generator, z: tf.Tensor2D, path: string, opts: { truncation?: number; batch?: number; cols?: number } = {}): Promise<void> {
-  const { resolution: r, channels: c } = G.config;
-  const n = z.shape[0];
-  const b = opts.batch ?? 32;
-  const out = new Float32Array(n * r * r * c);
-  for (let i = 0; i < n; i += b) {
-    const imgs = tf.tidy(() => G.forward(tf.slice(z, [i, 0], [Math.min(b, n - i), -1]) as tf.Tensor2D, { noise: 'const', truncation: opts.truncation }));
-    out.set((await imgs.data()) as Float32Array, i * r * r * c);
-    imgs.dispose();
-  }
-  await writeImageGrid(path, { data: out, n, h: r, w: r, c }, { cols: opts.cols });
-}
-
-export async function runDecoderTraining(trainer: DecoderTrainer, runDir: string, hooks: RunHooks = {}): Promise<RunResult> {
+export async function runTraining<L extends object>(trainer: Trainable<L>, runDir: string, hooks: RunHooks<L> = {}): Promise<RunResult> {
   const cfg = trainer.cfg;
   const log = new JsonlLog(join(runDir, 'log.jsonl'));
   const total = cfg.kimg * 1000;
-  const gridZ = gridLatents(cfg.seed, 64, cfg.latentSize);
   let lastSnapshot = latestSnapshot(runDir) ?? '';
   const snapshot = async () => {
     const path = join(runDir, snapshotName(trainer.kimg));
     await trainer.saveSnapshot(path);
-    await writeSampleGrid(trainer.Gema, gridZ, path.replace(/^(.*)snapshot-(\d+)\.safetensors$/, '$1grid-$2.png'));
+    await trainer.writeSnapshotImages?.(path.replace(/^(.*)snapshot-(\d+)\.safetensors$/, '$1grid-$2.png'));
     lastSnapshot = path;
     await hooks.onSnapshot?.(path, trainer.kimg);
   };
@@ -85,9 +94,9 @@ export async function runDecoderTraining(trainer: DecoderTrainer, runDir: string
         windowStart = performance.now();
         windowImages = 0;
       }
-      const info: StepInfo = { step: trainer.step, kimg: trainer.kimg, totalKimg: cfg.kimg, imgPerSec, elapsedSec: trainer.elapsedSec, losses };
+      const info: StepInfo<L> = { step: trainer.step, kimg: trainer.kimg, totalKimg: cfg.kimg, imgPerSec, elapsedSec: trainer.elapsedSec, losses };
       if (trainer.step % cfg.logSteps === 0 || trainer.imagesSeen >= total) {
-        log.write({ step: trainer.step, kimg: round(trainer.kimg), ...roundAll(losses), img_per_sec: round(imgPerSec), elapsed_sec: round(trainer.elapsedSec), time: new Date().toISOString() });
+        log.write({ step: trainer.step, kimg: round(trainer.kimg), ...roundAll(losses), ...trainer.logExtras?.(), img_per_sec: round(imgPerSec), elapsed_sec: round(trainer.elapsedSec), time: new Date().toISOString() });
       }
       hooks.onStep?.(info);
       const atBoundary = Math.floor(trainer.kimg / cfg.snapshotKimg) > snapBefore || trainer.imagesSeen >= total;
@@ -101,8 +110,6 @@ export async function runDecoderTraining(trainer: DecoderTrainer, runDir: string
       writeFileSync(join(runDir, 'FAILED.txt'), `${e.message}\nlast good snapshot: ${lastSnapshot}\n`);
     }
     throw e;
-  } finally {
-    gridZ.dispose();
   }
   return { reason: 'done', snapshot: lastSnapshot, kimg: trainer.kimg, elapsedSec: trainer.elapsedSec };
 }

@@ -1,0 +1,81 @@
+// f, the encoder of stage 2 (PAPER.md): x → y. A residual CNN: a 3×3 input conv, one residual block
+// per halving of the resolution (conv → BatchNorm → lrelu twice, average-pool downsampling, pooled
+// 1×1 skip), widths doubling towards the low resolutions up to a cap, and a final dense layer to y.
+// `latent: 'w'` predicts one y that is broadcast to every synthesis layer (the paper); `'wplus'`
+// predicts one y per layer. For the "StyleGAN + encoder" baseline the same network predicts z.
+import * as tf from '@tensorflow/tfjs';
+import { Module } from '../nn/module.js';
+import { EqualConv2d } from '../nn/conv.js';
+import { EqualDense } from '../nn/dense.js';
+import { BatchNorm } from '../nn/batch-norm.js';
+import { activate, downsample2x } from '../nn/ops.js';
+import { channelWidth, levels, type WidthConfig } from './widths.js';
+import type { Rng } from '../util/rng.js';
+
+export type EncoderLatent = 'w' | 'wplus';
+
+export interface EncoderConfig {
+  resolution: number;
+  channels: number;
+  latentSize: number;
+  numWs: number; // the decoder's synthesis layers (used by 'wplus')
+  latent: EncoderLatent;
+  widths: WidthConfig;
+}
+
+class EncoderBlock extends Module {
+  readonly conv1: EqualConv2d;
+  readonly bn1: BatchNorm;
+  readonly conv2: EqualConv2d;
+  readonly bn2: BatchNorm;
+  readonly skip: EqualConv2d;
+  constructor(rng: Rng, cin: number, cout: number) {
+    super();
+    this.conv1 = this.child('conv1', new EqualConv2d(rng, cin, cin, 3, { bias: false }));
+    this.bn1 = this.child('bn1', new BatchNorm(cin));
+    this.conv2 = this.child('conv2', new EqualConv2d(rng, cin, cout, 3, { bias: false }));
+    this.bn2 = this.child('bn2', new BatchNorm(cout));
+    this.skip = this.child('skip', new EqualConv2d(rng, cin, cout, 1, { bias: false }));
+  }
+  forward(x: tf.Tensor4D, training: boolean): tf.Tensor4D {
+    return tf.tidy(() => {
+      let h = activate(this.bn1.forward(this.conv1.forward(x), training), 'lrelu') as tf.Tensor4D;
+      h = downsample2x(h);
+      h = activate(this.bn2.forward(this.conv2.forward(h), training), 'lrelu') as tf.Tensor4D;
+      return tf.mul(tf.add(h, this.skip.forward(downsample2x(x))), Math.SQRT1_2) as tf.Tensor4D;
+    });
+  }
+}
+
+export class Encoder extends Module {
+  readonly input: EqualConv2d;
+  private readonly blocks: EncoderBlock[] = [];
+  readonly fc: EqualDense;
+  readonly bnFc: BatchNorm;
+  readonly out: EqualDense;
+
+  constructor(rng: Rng, readonly config: EncoderConfig) {
+    super();
+    const w = (r: number) => channelWidth(r, config.widths);
+    this.input = this.child('input', new EqualConv2d(rng, config.channels, w(config.resolution), 3, { act: 'lrelu' }));
+    const res = levels(config.resolution).reverse(); // R … 4
+    for (const r of res.slice(0, -1)) this.blocks.push(this.child(`b${r}`, new EncoderBlock(rng, w(r), w(r / 2))));
+    const flat = 16 * w(4);
+    this.fc = this.child('fc', new EqualDense(rng, flat, config.latentSize));
+    this.bnFc = this.child('bn_fc', new BatchNorm(config.latentSize));
+    const outSize = config.latent === 'wplus' ? config.numWs * config.latentSize : config.latentSize;
+    this.out = this.child('out', new EqualDense(rng, config.latentSize, outSize));
+  }
+
+  /** images [N, R, R, C] in [-1, 1] → y [N, d] ('w') or ws [N, numWs, d] ('wplus'). */
+  forward(x: tf.Tensor4D, training = false): tf.Tensor2D | tf.Tensor3D {
+    return tf.tidy(() => {
+      let h = this.input.forward(x);
+      for (const b of this.blocks) h = b.forward(h, training);
+      const flat = tf.reshape(h, [h.shape[0], -1]) as tf.Tensor2D;
+      const f = activate(this.bnFc.forward(this.fc.forward(flat), training), 'lrelu') as tf.Tensor2D;
+      const y = this.out.forward(f);
+      return this.config.latent === 'wplus' ? (tf.reshape(y, [x.shape[0], this.config.numWs, this.config.latentSize]) as tf.Tensor3D) : y;
+    });
+  }
+}

@@ -1,0 +1,266 @@
+// Stage 2 of LIA (PAPER.md, "Two-stage training"): Φ is detached and g frozen (the EMA generator of a
+// stage-1 snapshot); the encoder f is trained so that x → f → y → g reconstructs x:
+//   loss_f = ‖x − x̃‖² + β1·‖ε(x) − ε(x̃)‖² + β2·softplus(−c(x̃))
+// while c is fine-tuned with its logistic loss (reals against reconstructions) plus lazy R1.
+// For the "StyleGAN + encoder" baseline (a decoder trained with the MLP mapping) f predicts z and
+// x̃ = g(mapping(z)); everything else is identical.
+import * as tf from '@tensorflow/tfjs';
+import { Generator } from '../models/generator.js';
+import { Discriminator } from '../models/discriminator.js';
+import { Encoder, type EncoderConfig } from '../models/encoder.js';
+import type { FeatureNet } from '../models/features.js';
+import { dLogisticLoss, r1Penalty } from '../losses/gan.js';
+import { pixelLoss, perceptualLoss } from '../losses/reconstruction.js';
+import { Adam } from './adam.js';
+import { readSnapshot, writeSnapshot, loadGroup, type SnapshotContents } from './snapshot.js';
+import { requireDecoderSnapshot, type DecoderSnapshotConfig } from './stage1.js';
+import { checkFinite } from './run-loop.js';
+import type { EncoderTrainConfig } from './encoder-config.js';
+import { BatchIterator, type BatchIteratorState } from '../data/batches.js';
+import type { Dataset } from '../data/dataset.js';
+import { Rng } from '../util/rng.js';
+
+export const ENCODER_KIND = 'lia-encoder';
+
+export interface EncoderStepLosses {
+  loss_e: number; // the encoder's total loss
+  mse: number;
+  perceptual: number;
+  adv: number; // softplus(−c(x̃))
+  loss_d: number;
+  r1?: number;
+}
+
+export interface EncoderSnapshotConfig {
+  train: EncoderTrainConfig & { beta1: number };
+  encoder: EncoderConfig;
+  decoder: DecoderSnapshotConfig;
+  /** What the encoder predicts: y (LIA) or z (the baseline, through the MLP mapping). */
+  predicts: 'y' | 'z';
+}
+
+interface EncoderLoopState {
+  step: number;
+  imagesSeen: number;
+  data: BatchIteratorState;
+  eOptStep: number;
+  dOptStep: number;
+  elapsedSec: number;
+  gradStats: Record<string, { n: number; mean: number; m2: number }>;
+}
+
+/** The images an encoder reconstructs: x̃ = g(f(x)) for LIA, g(mapping(f(x))) for the baseline. */
+export function reconstruct(E: Encoder, G: Generator, predicts: 'y' | 'z', x: tf.Tensor4D, training = false): tf.Tensor4D {
+  return tf.tidy(() => {
+    const code = E.forward(x, training);
+    const ws = predicts === 'z' ? G.toY(code as tf.Tensor2D) : code;
+    return G.synthesis.forward(ws, { noise: 'const' });
+  });
+}
+
+/** The encoder network's settings for a decoder. */
+export function encoderConfigFor(cfg: EncoderTrainConfig, dec: DecoderSnapshotConfig): EncoderConfig {
+  const g = dec.generator;
+  const numWs = 2 * (Math.log2(g.resolution) - 1);
+  return { resolution: g.resolution, channels: g.channels, latentSize: g.latentSize, numWs, latent: cfg.latent, widths: { base: cfg.widthBase, max: cfg.widthMax } };
+}
+
+export class EncoderTrainer {
+  readonly E: Encoder;
+  readonly G: Generator;
+  readonly D: Discriminator;
+  readonly eOpt: Adam;
+  readonly dOpt: Adam;
+  readonly data: BatchIterator;
+  readonly predicts: 'y' | 'z';
+  step = 0;
+  imagesSeen = 0;
+  elapsedSec = 0;
+  /** Per-layer gradient-norm statistics across steps (Welford), for the paper's Figure 12. */
+  readonly gradStats = new Map<string, { n: number; mean: number; m2: number }>();
+  lastGradNorms = new Map<string, number>();
+
+  private constructor(
+    readonly cfg: EncoderTrainConfig & { beta1: number },
+    readonly decoder: DecoderSnapshotConfig,
+    readonly dataset: Dataset,
+    readonly perceptualNet: FeatureNet,
+  ) {
+    if (decoder.generator.mapping === 'mlp' && cfg.latent === 'wplus') throw new Error('the StyleGAN + encoder baseline predicts one z: --latent wplus needs a decoder with the invertible mapping');
+    this.predicts = decoder.generator.mapping === 'mlp' ? 'z' : 'y';
+    this.G = new Generator(decoder.train.seed, decoder.generator);
+    this.D = new Discriminator(new Rng(decoder.train.seed + 1), {
+      resolution: decoder.generator.resolution,
+      channels: decoder.generator.channels,
+      widths: decoder.generator.widths,
+      mbstdGroup: decoder.discriminator.mbstdGroup,
+    });
+    this.E = new Encoder(new Rng(cfg.seed + 10), encoderConfigFor(cfg, decoder));
+    this.eOpt = new Adam(this.E.namedParameters(), { lr: cfg.lr, beta1: 0.9, beta2: 0.99, eps: 1e-8 });
+    this.eOpt.trackGradNorms = true;
+    const c = cfg.r1Interval / (cfg.r1Interval + 1);
+    this.dOpt = new Adam(this.D.namedParameters(), { lr: cfg.lr * c, beta1: 0.9 ** c, beta2: 0.99 ** c, eps: 1e-8 });
+    this.data = new BatchIterator(dataset, { batchSize: cfg.batch, split: 'train', seed: cfg.seed + 11, mirror: cfg.mirror });
+  }
+
+  /** A new encoder run on a decoder snapshot: g frozen from its EMA weights, c from its discriminator. */
+  static async create(cfg: EncoderTrainConfig & { beta1: number }, dataset: Dataset, perceptualNet: FeatureNet): Promise<EncoderTrainer> {
+    const snap = await readSnapshot(cfg.decoder);
+    const dec = requireDecoderSnapshot(snap);
+    checkDataMatchesDecoder(dataset, dec, cfg.decoder);
+    const t = new EncoderTrainer(cfg, dec, dataset, perceptualNet);
+    loadGroup(snap, 'g_ema', t.G.namedState());
+    loadGroup(snap, 'd', t.D.namedState());
+    return t;
+  }
+
+  static async resume(path: string, dataset: Dataset, perceptualNet: FeatureNet, overrides: Partial<EncoderTrainConfig> = {}): Promise<EncoderTrainer> {
+    const snap = await readSnapshot(path);
+    const saved = requireEncoderSnapshot(snap);
+    const t = new EncoderTrainer({ ...saved.train, ...overrides } as EncoderTrainConfig & { beta1: number }, saved.decoder, dataset, perceptualNet);
+    loadGroup(snap, 'g_ema', t.G.namedState());
+    loadGroup(snap, 'e', t.E.namedState());
+    loadGroup(snap, 'd', t.D.namedState());
+    loadGroup(snap, 'opt_e', t.eOpt.namedState());
+    loadGroup(snap, 'opt_d', t.dOpt.namedState());
+    const st = snap.state as EncoderLoopState;
+    t.step = st.step;
+    t.imagesSeen = st.imagesSeen;
+    t.elapsedSec = st.elapsedSec;
+    t.data.setState(st.data);
+    t.eOpt.step = st.eOptStep;
+    t.dOpt.step = st.dOptStep;
+    for (const [k, v] of Object.entries(st.gradStats ?? {})) t.gradStats.set(k, v);
+    return t;
+  }
+
+  get kimg(): number {
+    return this.imagesSeen / 1000;
+  }
+
+  /** lr × decay^(quarters completed): the official schedule, shared by f and c. */
+  private applySchedule(): void {
+    const quarter = Math.min(3, Math.floor((4 * this.imagesSeen) / (this.cfg.kimg * 1000)));
+    const lr = this.cfg.lr * this.cfg.lrDecay ** quarter;
+    const c = this.cfg.r1Interval / (this.cfg.r1Interval + 1);
+    this.eOpt.config.lr = lr;
+    this.dOpt.config.lr = lr * c;
+  }
+
+  async trainStep(): Promise<EncoderStepLosses> {
+    const cfg = this.cfg;
+    this.applySchedule();
+    const batch = this.data.next();
+    const real = tf.tensor4d(batch.data, batch.shape);
+    const scalars: Record<string, tf.Scalar> = {};
+
+    // c step: reals against the current reconstructions (no gradient to f).
+    const recon = reconstruct(this.E, this.G, this.predicts, real, false);
+    scalars.loss_d = this.dOpt.minimize(() => dLogisticLoss(this.D.forward(real), this.D.forward(recon)));
+    recon.dispose();
+    if (cfg.r1Gamma > 0 && this.step % cfg.r1Interval === 0) {
+      const v = this.dOpt.minimize(() => {
+        const p = r1Penalty((x) => this.D.forward(x), real);
+        scalars.r1 = tf.keep(p.clone());
+        return tf.mul(p, (cfg.r1Gamma / 2) * cfg.r1Interval) as tf.Scalar;
+      });
+      v.dispose();
+    }
+
+    // f step.
+    scalars.loss_e = this.eOpt.minimize(() => {
+      const xr = reconstruct(this.E, this.G, this.predicts, real, true);
+      const mse = pixelLoss(real, xr);
+      const perc = perceptualLoss(this.perceptualNet, cfg.perceptualLayer, real, xr);
+      const adv = tf.mean(tf.softplus(tf.neg(this.D.forward(xr)))) as tf.Scalar;
+      scalars.mse = tf.keep(mse.clone());
+      scalars.perceptual = tf.keep(perc.clone());
+      scalars.adv = tf.keep(adv.clone());
+      return tf.addN([mse, tf.mul(perc, cfg.beta1), tf.mul(adv, cfg.beta2)]) as tf.Scalar;
+    });
+    this.recordGradNorms(this.eOpt.lastGradNorms);
+    real.dispose();
+    this.imagesSeen += cfg.batch;
+    this.step++;
+
+    const losses: Record<string, number> = {};
+    for (const [k, t] of Object.entries(scalars)) {
+      losses[k] = (await t.data())[0];
+      t.dispose();
+    }
+    checkFinite(losses, this.step, ['loss_e', 'loss_d', 'r1', 'mse', 'perceptual', 'adv']);
+    return losses as unknown as EncoderStepLosses;
+  }
+
+  /** Per-layer gradient norms of f: the latest values and their mean/spread across steps. */
+  private recordGradNorms(norms: Map<string, number>): void {
+    this.lastGradNorms = norms;
+    for (const [k, v] of norms) {
+      const s = this.gradStats.get(k) ?? { n: 0, mean: 0, m2: 0 };
+      s.n++;
+      const d = v - s.mean;
+      s.mean += d / s.n;
+      s.m2 += d * (v - s.mean);
+      this.gradStats.set(k, s);
+    }
+  }
+
+  snapshotConfig(): EncoderSnapshotConfig {
+    return { train: this.cfg, encoder: this.E.config, decoder: this.decoder, predicts: this.predicts };
+  }
+
+  async saveSnapshot(path: string): Promise<void> {
+    const state: EncoderLoopState = {
+      step: this.step,
+      imagesSeen: this.imagesSeen,
+      data: this.data.getState(),
+      eOptStep: this.eOpt.step,
+      dOptStep: this.dOpt.step,
+      elapsedSec: this.elapsedSec,
+      gradStats: Object.fromEntries(this.gradStats),
+    };
+    await writeSnapshot(path, ENCODER_KIND, this.snapshotConfig(), state, {
+      e: this.E.namedState(),
+      g_ema: this.G.namedState(),
+      d: this.D.namedState(),
+      opt_e: this.eOpt.namedState(),
+      opt_d: this.dOpt.namedState(),
+    });
+  }
+
+  dispose(): void {
+    this.E.dispose();
+    this.G.dispose();
+    this.D.dispose();
+    this.eOpt.dispose();
+    this.dOpt.dispose();
+  }
+}
+
+function checkDataMatchesDecoder(ds: Dataset, dec: DecoderSnapshotConfig, source: string): void {
+  const g = dec.generator;
+  if (ds.resolution !== g.resolution || ds.channels !== g.channels) {
+    throw new Error(`${source}: the decoder makes ${g.resolution}×${g.resolution}×${g.channels} images but the data is ${ds.resolution}×${ds.resolution}×${ds.channels}`);
+  }
+}
+
+export function requireEncoderSnapshot(snap: SnapshotContents): EncoderSnapshotConfig {
+  if (snap.kind !== ENCODER_KIND) {
+    const what = snap.kind === 'lia-decoder' ? 'a decoder snapshot (stage 1)' : `kind '${snap.kind}'`;
+    throw new Error(`${snap.source}: expected an encoder checkpoint (kind '${ENCODER_KIND}', from lia train-encoder), found ${what}`);
+  }
+  const c = snap.config as EncoderSnapshotConfig;
+  if (!c?.encoder || !c?.decoder) throw new Error(`${snap.source}: encoder checkpoint without encoder/decoder config`);
+  return c;
+}
+
+/** Loads an encoder checkpoint with its frozen decoder, ready to encode and reconstruct. */
+export async function loadEncoder(path: string): Promise<{ E: Encoder; G: Generator; config: EncoderSnapshotConfig }> {
+  const snap = await readSnapshot(path);
+  const config = requireEncoderSnapshot(snap);
+  const E = new Encoder(new Rng(0), config.encoder);
+  const G = new Generator(config.decoder.train.seed, config.decoder.generator);
+  loadGroup(snap, 'e', E.namedState());
+  loadGroup(snap, 'g_ema', G.namedState());
+  return { E, G, config };
+}
