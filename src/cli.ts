@@ -6,6 +6,7 @@ import { registerBench } from './cli/commands/bench.js';
 import { registerData } from './cli/commands/data.js';
 import { registerDecoder } from './cli/commands/decoder.js';
 import { registerEval } from './cli/commands/eval.js';
+import { registerEncoder } from './cli/commands/encoder.js';
 import { registerFeatures } from './cli/commands/features.js';
 import { shutdownEngine } from './engine/backend.js';
 
@@ -20,6 +21,7 @@ registerBench(program);
 registerData(program);
 registerDecoder(program);
 registerEval(program);
+registerEncoder(program);
 registerFeatures(program);
 
 try {

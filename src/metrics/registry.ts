@@ -1,7 +1,6 @@
 // The metric registry: base name → definition. A metric's full name says how it was measured
 // (fid10k_fmnistnet: 10k generated images against the real split through the feature network named
 // fmnistnet; swd10k; ppl10k_z_fmnistnet), and that full name is what metrics.jsonl records.
-import type { FeatureNet } from '../models/features.js';
 import { featureStats, frechetDistance, type GaussianStats } from './fid.js';
 import { computePpl, perceptualDistance, type PplSpace } from './ppl.js';
 import { collectUint8, generatedImages, realCount, realImages } from './sources.js';
@@ -68,12 +67,12 @@ function withProgress(source: ImageSource, ctx: MetricContext, metric: string, t
   };
 }
 
-/** A value cached in ctx.cache under `key` for as long as `owner` is the same object. */
-async function cached<T>(ctx: MetricContext, key: string, owner: object, make: () => Promise<T>): Promise<T> {
-  const hit = ctx.cache?.get(key) as { owner: object; value: T } | undefined;
-  if (hit && hit.owner === owner) return hit.value;
+/** A value cached in ctx.cache under `key` for as long as the `owners` are the same objects. */
+async function cached<T>(ctx: MetricContext, key: string, owners: object[], make: () => Promise<T>): Promise<T> {
+  const hit = ctx.cache?.get(key) as { owners: object[]; value: T } | undefined;
+  if (hit && hit.owners.length === owners.length && hit.owners.every((o, i) => o === owners[i])) return hit.value;
   const value = await make();
-  ctx.cache?.set(key, { owner, value });
+  ctx.cache?.set(key, { owners, value });
   return value;
 }
 
@@ -93,9 +92,9 @@ registerMetric({
   fullName: (ctx) => `fid${countLabel(ctx.numImages)}_${featureNetName(ctx, 'fid')}`,
   async compute(ctx) {
     const name = this.fullName(ctx);
-    const net = need(ctx.featureNet, 'a feature network', name) as FeatureNet;
+    const net = need(ctx.featureNet, 'a feature network', name);
     const { ds, split, count } = realSet(ctx, name);
-    const realStats = await cached<GaussianStats>(ctx, `fid-real:${split}:${count}`, net, () =>
+    const realStats = await cached<GaussianStats>(ctx, `fid-real:${split}:${count}`, [net, ds], () =>
       featureStats(net, withProgress(realImages(ds, { split, num: count, batch: ctx.batch }), ctx, `${name} (real)`, count)),
     );
     const fake = withProgress(fakeSource(ctx, name, ctx.numImages), ctx, name, ctx.numImages);
@@ -117,7 +116,7 @@ registerMetric({
   async compute(ctx) {
     const name = this.fullName(ctx);
     const { ds, split, count } = realSet(ctx, name);
-    const real = await cached<Uint8Images>(ctx, `swd-real:${split}:${count}`, ds, () => collectUint8(realImages(ds, { split, num: count, batch: ctx.batch })));
+    const real = await cached<Uint8Images>(ctx, `swd-real:${split}:${count}`, [ds], () => collectUint8(realImages(ds, { split, num: count, batch: ctx.batch })));
     const fake = await collectUint8(withProgress(fakeSource(ctx, name, count), ctx, name, count), count);
     const n = Math.min(real.n, fake.n);
     const size = real.h * real.w * real.c;
@@ -143,7 +142,7 @@ function pplMetric(space: PplSpace): MetricDefinition {
     async compute(ctx) {
       const name = this.fullName(ctx);
       const g = need(ctx.generator, 'a generator', name);
-      const net = need(ctx.featureNet, 'a feature network', name) as FeatureNet;
+      const net = need(ctx.featureNet, 'a feature network', name);
       const samples = ctx.pplSamples ?? ctx.numImages;
       const r = await computePpl(g, {
         space,

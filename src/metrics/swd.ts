@@ -180,11 +180,14 @@ export function normaliseDescriptors(desc: Float32Array, c: number, size: number
 
 /**
  * Sorts a Float32Array ascending in place: LSD radix sort on order-preserving uint32 keys, two
- * 16-bit passes (5–8× faster than the comparison sort on the millions of projections SWD sorts).
+ * 16-bit passes (5–8× faster than the comparison sort on the millions of projections SWD sorts;
+ * short arrays use the built-in sort).
  * `scratch` (at least as long) avoids an allocation. NaNs are not expected.
  */
 export function sortFloat32(a: Float32Array, scratch?: Uint32Array): Float32Array {
   const n = a.length;
+  // Below ~100k values the two 65536-bucket histograms cost more than they save.
+  if (n < 100_000) return a.sort();
   const keys = new Uint32Array(a.buffer, a.byteOffset, n);
   const tmp = scratch && scratch.length >= n ? scratch : new Uint32Array(n);
   const lo = new Uint32Array(65536);

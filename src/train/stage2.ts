@@ -19,6 +19,7 @@ import type { EncoderTrainConfig } from './encoder-config.js';
 import { BatchIterator, type BatchIteratorState } from '../data/batches.js';
 import type { Dataset } from '../data/dataset.js';
 import { Rng } from '../util/rng.js';
+import { writeImageGrid } from '../io/images.js';
 
 export const ENCODER_KIND = 'lia-encoder';
 
@@ -205,6 +206,33 @@ export class EncoderTrainer {
     }
   }
 
+  /** The first 16 test images (top row) above their reconstructions (bottom row). */
+  async writeSnapshotImages(path: string): Promise<void> {
+    const ds = this.dataset;
+    const n = Math.min(16, ds.test.end - ds.test.start) || Math.min(16, ds.count);
+    const start = ds.test.end > ds.test.start ? ds.test.start : 0;
+    const x = tf.tidy(() => tf.sub(tf.div(tf.tensor4d(ds.pixels.subarray(start * imageSize(ds), (start + n) * imageSize(ds)), [n, ds.resolution, ds.resolution, ds.channels], 'float32'), 127.5), 1) as tf.Tensor4D);
+    const xr = reconstruct(this.E, this.G, this.predicts, x, false);
+    const both = tf.concat([x, xr], 0);
+    const data = (await both.data()) as Float32Array;
+    tf.dispose([x, xr, both]);
+    await writeImageGrid(path, { data, n: 2 * n, h: ds.resolution, w: ds.resolution, c: ds.channels }, { cols: n });
+  }
+
+  /** Gradient-norm statistics of f for the log: per parameter tensor, the latest norm, and the mean and spread across steps. */
+  logExtras(): Record<string, unknown> {
+    const round = (v: number) => Number(v.toPrecision(4));
+    const latest: Record<string, number> = {};
+    const mean: Record<string, number> = {};
+    const std: Record<string, number> = {};
+    for (const [k, v] of this.lastGradNorms) latest[k] = round(v);
+    for (const [k, s] of this.gradStats) {
+      mean[k] = round(s.mean);
+      std[k] = round(s.n > 1 ? Math.sqrt(s.m2 / (s.n - 1)) : 0);
+    }
+    return { grad_norm: latest, grad_norm_mean: mean, grad_norm_std: std };
+  }
+
   snapshotConfig(): EncoderSnapshotConfig {
     return { train: this.cfg, encoder: this.E.config, decoder: this.decoder, predicts: this.predicts };
   }
@@ -235,6 +263,10 @@ export class EncoderTrainer {
     this.eOpt.dispose();
     this.dOpt.dispose();
   }
+}
+
+function imageSize(ds: Dataset): number {
+  return ds.resolution * ds.resolution * ds.channels;
 }
 
 function checkDataMatchesDecoder(ds: Dataset, dec: DecoderSnapshotConfig, source: string): void {

@@ -6,13 +6,12 @@ import * as tf from '@tensorflow/tfjs';
 import { addEngineOptions, initEngineFrom, parsePositiveInt, type EngineOptions } from '../engine-options.js';
 import { resolveDecoderConfig, PRESETS, DEFAULT_DECODER_CONFIG, type DecoderTrainConfig, type PresetName } from '../../train/decoder-config.js';
 import { DecoderTrainer, loadGenerator, requireDecoderSnapshot } from '../../train/stage1.js';
-import { runTraining } from '../../train/run-loop.js';
+import { runWithProgress } from '../training.js';
 import { writeSampleGrid } from '../../train/sampling.js';
 import { createRunDir, latestSnapshot } from '../../train/run-dir.js';
 import { readSnapshot } from '../../train/snapshot.js';
 import { loadDataset } from '../../data/index.js';
 import { writeImageGrid } from '../../io/images.js';
-import { Progress, formatDuration } from '../progress.js';
 import { interpolateLatents } from '../../invert/interpolate.js';
 
 function num(v: string): number {
@@ -124,39 +123,13 @@ export function registerDecoder(program: Command): void {
         `run ${runDir}: ${ds.name} ${cfg.resolution}×${cfg.resolution}×${ds.channels}, ${cfg.mapping} mapping, G ${(trainer.G.numParams() / 1e6).toFixed(2)} M / D ${(trainer.D.numParams() / 1e6).toFixed(2)} M parameters, ${cfg.kimg} kimg, backend ${engine.backend} (${engine.threads} thread${engine.threads > 1 ? 's' : ''})`,
       );
     }
-    const cfg = trainer.cfg;
-    let stopRequested = false;
-    const onSignal = (sig: string) => {
-      if (stopRequested) process.exit(130);
-      stopRequested = true;
-      process.stderr.write(`\n${sig}: writing a snapshot, then stopping (again to abort)\n`);
-    };
-    const sigint = () => onSignal('SIGINT');
-    const sigterm = () => onSignal('SIGTERM');
-    process.on('SIGINT', sigint);
-    process.on('SIGTERM', sigterm);
-    const bar = new Progress(
-      'train-decoder',
-      cfg.kimg * 1000,
-      (_v, f) => `${f.kimg}/${cfg.kimg} kimg | ${f.ips} img/s | G ${f.g} D ${f.d}${f.r1 ? ` R1 ${f.r1}` : ''}`,
-      opts.quiet,
-    );
     let lastR1 = '';
     try {
-      const result = await runTraining(trainer, runDir, {
-        shouldStop: () => stopRequested,
-        onStep: (s) => {
-          if (s.losses.r1 !== undefined) lastR1 = s.losses.r1.toFixed(3);
-          const eta = ((s.totalKimg - s.kimg) * 1000) / Math.max(s.imgPerSec, 1e-9);
-          bar.update(trainer.imagesSeen, { kimg: s.kimg.toFixed(2), ips: s.imgPerSec.toFixed(1), g: s.losses.loss_g.toFixed(3), d: s.losses.loss_d.toFixed(3), r1: lastR1 }, eta);
-        },
-      });
-      bar.stop();
-      console.error(`${result.reason === 'done' ? 'finished' : 'stopped'} at ${result.kimg.toFixed(2)} kimg after ${formatDuration(result.elapsedSec)} of training; snapshot ${result.snapshot}`);
+      await runWithProgress('train-decoder', trainer, runDir, (l) => {
+        if (l.r1 !== undefined) lastR1 = l.r1.toFixed(3);
+        return `G ${l.loss_g.toFixed(3)} D ${l.loss_d.toFixed(3)}${lastR1 ? ` R1 ${lastR1}` : ''}`;
+      }, opts.quiet);
     } finally {
-      bar.stop();
-      process.off('SIGINT', sigint);
-      process.off('SIGTERM', sigterm);
       trainer.dispose();
     }
   });

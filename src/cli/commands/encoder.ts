@@ -1,0 +1,356 @@
+// Stage-2 commands: `lia train-encoder`, `lia encode`, `lia reconstruct`, `lia eval-reconstruction`.
+import { Command, Option } from 'commander';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { addEngineOptions, initEngineFrom, parsePositiveInt, type EngineOptions } from '../engine-options.js';
+import { resolveEncoderConfig, ENCODER_PRESETS, DEFAULT_ENCODER_CONFIG, type EncoderTrainConfig, type EncoderPresetName } from '../../train/encoder-config.js';
+import { EncoderTrainer, loadEncoder, reconstruct, requireEncoderSnapshot, type EncoderSnapshotConfig } from '../../train/stage2.js';
+import { requireDecoderSnapshot } from '../../train/stage1.js';
+import { readSnapshot } from '../../train/snapshot.js';
+import { createRunDir, latestSnapshot } from '../../train/run-dir.js';
+import { loadDataset, evalBatches, type Dataset } from '../../data/index.js';
+import { loadFeatureNet, FEATURE_LAYERS, type FeatureNet, type FeatureLayer } from '../../models/features.js';
+import { calibratePerceptualWeight } from '../../losses/perceptual-weight.js';
+import { loadVgg16 } from '../../models/vgg16.js';
+import { writeImageGrid } from '../../io/images.js';
+import { writeSafetensorsFile, withLiaMetadata, type TensorMap } from '../../io/safetensors.js';
+import { runWithProgress } from '../training.js';
+import { mse01, psnr, ssim } from '../../metrics/image-quality.js';
+import { computeMetrics, appendMetrics, toMetricRecord, type ImageSource } from '../../metrics/index.js';
+import { DEFAULT_EVAL_NET } from './eval.js';
+import { formatTable } from '../table.js';
+import type { Encoder } from '../../models/encoder.js';
+import type { Generator } from '../../models/generator.js';
+import { InvertibleNetwork } from '../../models/invertible.js';
+
+function num(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new Error(`expected a number, got '${v}'`);
+  return n;
+}
+
+const D = DEFAULT_ENCODER_CONFIG;
+
+interface TrainOpts extends EngineOptions {
+  decoder?: string;
+  data?: string;
+  dataDir?: string;
+  batch?: number;
+  kimg?: number;
+  lr?: number;
+  latent?: 'w' | 'wplus';
+  perceptualNet?: string;
+  perceptualLayer?: FeatureLayer;
+  beta1?: string;
+  beta2?: number;
+  vgg16?: string;
+  seed?: number;
+  snapshotKimg?: number;
+  out?: string;
+  preset?: EncoderPresetName;
+  resume?: string;
+  quiet?: boolean;
+}
+
+async function loadPerceptualNet(path: string): Promise<FeatureNet> {
+  if (!existsSync(path)) throw new Error(`perceptual network ${path} not found (train one with \`lia train-features --role perceptual --out ${path}\`)`);
+  const net = await loadFeatureNet(path);
+  if (net.config.training?.role === 'eval') {
+    throw new Error(`${path} is an evaluation network (role eval): the network that scores reconstructions must not be the one the encoder is trained against; use a role-perceptual network`);
+  }
+  return net;
+}
+
+/** Loads the dataset an encoder works on, converted to the decoder's resolution and channels. */
+async function datasetFor(spec: string, res: number, channels: number, dataDir?: string, train?: number): Promise<Dataset> {
+  const ds = await loadDataset(spec, { resolution: res, channels: channels as 1 | 3, dataDir, train });
+  return ds;
+}
+
+export function registerEncoder(program: Command): void {
+  addEngineOptions(
+    program
+      .command('train-encoder')
+      .description('stage 2: train the encoder f against a frozen stage-1 decoder (x → f → y → g → x̃), fine-tuning c')
+      .option('--decoder <snapshot>', 'stage-1 decoder snapshot (its EMA generator is frozen)')
+      .option('--data <spec>', "dataset (default: the decoder's)")
+      .option('--data-dir <dir>', 'IDX folder for fashion-mnist / mnist')
+      .addOption(new Option('--batch <n>', `batch size (default ${D.batch})`).argParser(parsePositiveInt))
+      .addOption(new Option('--kimg <k>', `training length in thousands of images (default ${D.kimg})`).argParser(num))
+      .addOption(new Option('--lr <lr>', `Adam learning rate, decayed ×${D.lrDecay} every quarter (default ${D.lr})`).argParser(num))
+      .addOption(new Option('--latent <kind>', `w: one y for all layers (paper); wplus: one per layer (default ${D.latent})`).choices(['w', 'wplus']))
+      .option('--perceptual-net <file>', `feature network of the perceptual loss, role perceptual (default ${D.perceptualNet})`)
+      .addOption(new Option('--perceptual-layer <name>', `its layer (default ${D.perceptualLayer})`).choices([...FEATURE_LAYERS]))
+      .option('--beta1 <w>', "perceptual weight, or 'auto' to calibrate it for the network (default auto; see README)")
+      .addOption(new Option('--beta2 <w>', `adversarial weight (default ${D.beta2})`).argParser(num))
+      .option('--vgg16 <file>', "VGG16 weights (safetensors) to calibrate --beta1 auto against the paper's 5e-5 on conv4_3")
+      .addOption(new Option('--seed <n>', `seed (default ${D.seed})`).argParser((v) => Number.parseInt(v, 10)))
+      .addOption(new Option('--snapshot-kimg <k>', `snapshot every k kimg (default ${D.snapshotKimg})`).argParser(num))
+      .option('--out <dir>', `parent folder of numbered run folders (default ${D.outDir})`)
+      .addOption(new Option('--preset <name>', `quick (${ENCODER_PRESETS.quick.kimg} kimg) | paper`).choices(Object.keys(ENCODER_PRESETS)))
+      .option('--resume <path>', 'continue a run: its folder or a snapshot')
+      .option('--quiet', 'no progress output'),
+  ).action(async (opts: TrainOpts) => {
+    const engine = await initEngineFrom(opts);
+    let trainer: EncoderTrainer;
+    let runDir: string;
+    if (opts.resume) {
+      const snapPath = existsSync(opts.resume) && statSync(opts.resume).isDirectory() ? latestSnapshot(opts.resume) : opts.resume;
+      if (!snapPath || !existsSync(snapPath)) throw new Error(`--resume ${opts.resume}: no snapshot found`);
+      const saved = requireEncoderSnapshot(await readSnapshot(snapPath));
+      const cfg = saved.train;
+      const g = saved.decoder.generator;
+      const ds = await datasetFor(cfg.data ?? saved.decoder.train.data, g.resolution, g.channels, cfg.dataDir ?? saved.decoder.train.dataDir, cfg.trainImages);
+      const overrides: Partial<EncoderTrainConfig> = {};
+      if (opts.kimg !== undefined) overrides.kimg = opts.kimg;
+      trainer = await EncoderTrainer.resume(snapPath, ds, await loadPerceptualNet(cfg.perceptualNet), overrides);
+      runDir = dirname(snapPath);
+      console.error(`resuming ${snapPath} at ${trainer.kimg.toFixed(1)} kimg`);
+    } else {
+      if (!opts.decoder) throw new Error('--decoder <stage-1 snapshot> is required (or --resume)');
+      const dec = requireDecoderSnapshot(await readSnapshot(opts.decoder));
+      const beta1 = opts.beta1 === undefined || opts.beta1 === 'auto' ? 'auto' : num(opts.beta1);
+      const cfg = resolveEncoderConfig({
+        decoder: opts.decoder,
+        preset: opts.preset,
+        data: opts.data,
+        dataDir: opts.dataDir,
+        batch: opts.batch,
+        kimg: opts.kimg,
+        lr: opts.lr,
+        latent: opts.latent,
+        perceptualNet: opts.perceptualNet,
+        perceptualLayer: opts.perceptualLayer,
+        beta1,
+        beta2: opts.beta2,
+        seed: opts.seed,
+        snapshotKimg: opts.snapshotKimg,
+        outDir: opts.out,
+      });
+      const g = dec.generator;
+      const ds = await datasetFor(cfg.data ?? dec.train.data, g.resolution, g.channels, cfg.dataDir ?? dec.train.dataDir, cfg.trainImages);
+      const net = await loadPerceptualNet(cfg.perceptualNet);
+      let b1: number;
+      let calibration: unknown = null;
+      if (cfg.beta1 === 'auto') {
+        const n = Math.min(256, ds.train.end - ds.train.start);
+        const it = evalBatches(ds, 'train', n).next();
+        if (it.done) throw new Error('the training split is empty');
+        const imgs = tf.tensor4d(it.value.data, it.value.shape);
+        const vgg = opts.vgg16 ? await loadVgg16(opts.vgg16) : undefined;
+        const pw = calibratePerceptualWeight(net, cfg.perceptualLayer, imgs, vgg);
+        imgs.dispose();
+        vgg?.dispose();
+        b1 = pw.beta1;
+        calibration = pw;
+        console.error(`β1 = ${b1.toPrecision(4)} for ${net.config.name}.${cfg.perceptualLayer} (ρ = ${pw.rho.toPrecision(3)} from ${pw.rhoSource === 'vgg16' ? 'VGG16 conv4_3 with β1 = 5e-5' : 'the default, no VGG16 given'})`);
+      } else b1 = cfg.beta1;
+      const full = { ...cfg, beta1: b1 };
+      trainer = await EncoderTrainer.create(full, ds, net);
+      runDir = createRunDir(cfg.outDir, `${ds.name}-${g.resolution}-encoder${trainer.predicts === 'z' ? '-baseline' : ''}`);
+      writeFileSync(join(runDir, 'options.json'), JSON.stringify({ ...trainer.snapshotConfig(), calibration, engine }, null, 2) + '\n');
+      console.error(
+        `run ${runDir}: encoder ${(trainer.E.numParams() / 1e6).toFixed(2)} M parameters predicting ${trainer.predicts === 'y' ? 'y (LIA)' : 'z through the MLP mapping (StyleGAN + encoder baseline)'}, ${cfg.kimg} kimg, backend ${engine.backend}`,
+      );
+    }
+    try {
+      await runWithProgress('train-encoder', trainer, runDir, (l) => `E ${l.loss_e.toFixed(4)} (mse ${l.mse.toFixed(4)}) D ${l.loss_d.toFixed(3)}`, opts.quiet);
+    } finally {
+      trainer.dispose();
+    }
+  });
+
+  const imagesOption = () =>
+    new Option('--images <spec>', "images: 'test' or 'train' (the checkpoint's dataset split), or any dataset spec (folder, mnist:…, fashion-mnist)").default('test');
+
+  addEngineOptions(
+    program
+      .command('encode')
+      .description('encode images to y (and z = Φ(y)) with an encoder checkpoint')
+      .requiredOption('--ckpt <file>', 'encoder checkpoint (from lia train-encoder)')
+      .addOption(imagesOption())
+      .addOption(new Option('--limit <n>', 'at most N images').argParser(parsePositiveInt))
+      .addOption(new Option('--batch <n>', 'images per pass').argParser(parsePositiveInt).default(64))
+      .requiredOption('--out <file>', 'codes (.safetensors)'),
+  ).action(async (opts: EngineOptions & { ckpt: string; images: string; limit?: number; batch: number; out: string }) => {
+    await initEngineFrom(opts);
+    const { E, G, config } = await loadEncoder(opts.ckpt);
+    const { images, names } = await loadImages(opts.images, config, opts.limit);
+    const t0 = performance.now();
+    const codes = await encodeAll(E, G, config, images, opts.batch);
+    const sec = (performance.now() - t0) / 1000;
+    const tensors: TensorMap = {};
+    for (const [k, v] of Object.entries(codes)) tensors[k] = { dtype: 'F32', shape: v.shape, data: v.data };
+    await writeSafetensorsFile(opts.out, tensors, withLiaMetadata({ encoder: opts.ckpt, predicts: config.predicts, images: opts.images }, { kind: 'lia-codes', names: JSON.stringify(names) }));
+    console.error(`wrote ${opts.out}: ${Object.entries(codes).map(([k, v]) => `${k} [${v.shape.join(', ')}]`).join(', ')} for ${images.n} images (${(images.n / sec).toFixed(0)} images/s)`);
+    E.dispose();
+    G.dispose();
+  });
+
+  addEngineOptions(
+    program
+      .command('reconstruct')
+      .description('originals (top rows) above their reconstructions g(f(x))')
+      .requiredOption('--ckpt <file>', 'encoder checkpoint')
+      .addOption(imagesOption())
+      .addOption(new Option('--n <n>', 'images').argParser(parsePositiveInt).default(16))
+      .requiredOption('--out <png>', 'output grid'),
+  ).action(async (opts: EngineOptions & { ckpt: string; images: string; n: number; out: string }) => {
+    await initEngineFrom(opts);
+    const { E, G, config } = await loadEncoder(opts.ckpt);
+    const { images } = await loadImages(opts.images, config, opts.n);
+    const { resolution: r, channels: c } = config.decoder.generator;
+    const n = images.n;
+    const cols = Math.min(n, 16);
+    const rows = Math.ceil(n / cols);
+    const out = new Float32Array(2 * rows * cols * r * r * c).fill(-1);
+    const x = tf.tensor4d(images.data, [n, r, r, c]);
+    const xr = reconstruct(E, G, config.predicts, x);
+    const xs = await x.data();
+    const rs = await xr.data();
+    const size = r * r * c;
+    for (let i = 0; i < n; i++) {
+      const row = Math.floor(i / cols);
+      const col = i % cols;
+      out.set(xs.subarray(i * size, (i + 1) * size), ((2 * row) * cols + col) * size);
+      out.set(rs.subarray(i * size, (i + 1) * size), ((2 * row + 1) * cols + col) * size);
+    }
+    tf.dispose([x, xr]);
+    await writeImageGrid(opts.out, { data: out, n: 2 * rows * cols, h: r, w: r, c }, { cols });
+    console.error(`wrote ${opts.out} (${n} originals above their reconstructions)`);
+    E.dispose();
+    G.dispose();
+  });
+
+  addEngineOptions(
+    program
+      .command('eval-reconstruction')
+      .description('reconstruction quality over a whole split: MSE and PSNR ([0, 1] images), SSIM, SWD, FID, and encoder throughput')
+      .requiredOption('--ckpt <file>', 'encoder checkpoint')
+      .addOption(new Option('--split <split>', 'test or train').choices(['test', 'train']).default('test'))
+      .option('--feature-net <file>', 'evaluation feature network for FID (role eval)')
+      .option('--metrics <list>', 'distribution metrics of the reconstructions', 'fid,swd')
+      .addOption(new Option('--limit <n>', 'at most N images').argParser(parsePositiveInt))
+      .addOption(new Option('--batch <n>', 'images per pass').argParser(parsePositiveInt).default(64))
+      .option('--json', 'print one JSON object')
+      .option('--out <file>', 'also write the results as JSON'),
+  ).action(async (opts: EngineOptions & { ckpt: string; split: 'test' | 'train'; featureNet?: string; metrics: string; limit?: number; batch: number; json?: boolean; out?: string }) => {
+    const engine = await initEngineFrom(opts);
+    const { E, G, config } = await loadEncoder(opts.ckpt);
+    const { images } = await loadImages(opts.split, config, opts.limit);
+    const { resolution: r, channels: c } = config.decoder.generator;
+    const size = r * r * c;
+    const n = images.n;
+    // Per-image quality and the reconstructions themselves (kept for SWD/FID).
+    const recon = new Float32Array(n * size);
+    const sums = { mse: 0, psnr: 0, ssim: 0 };
+    let encodeSec = 0;
+    for (let i = 0; i < n; i += opts.batch) {
+      const b = Math.min(opts.batch, n - i);
+      const x = tf.tensor4d(images.data.subarray(i * size, (i + b) * size), [b, r, r, c]);
+      const t0 = performance.now();
+      const code = E.forward(x, false);
+      await code.data();
+      encodeSec += (performance.now() - t0) / 1000;
+      code.dispose();
+      const xr = reconstruct(E, G, config.predicts, x);
+      recon.set((await xr.data()) as Float32Array, i * size);
+      const [m, p, s] = [mse01(x, xr), psnr(x, xr), ssim(x, xr)];
+      sums.mse += (await m.sum().data())[0];
+      sums.psnr += (await p.sum().data())[0];
+      sums.ssim += (await s.sum().data())[0];
+      tf.dispose([x, xr, m, p, s]);
+      if (!opts.json) process.stderr.write(`\rreconstructing ${Math.min(i + b, n)}/${n}`);
+    }
+    if (!opts.json) process.stderr.write('\n');
+    const result: Record<string, unknown> = {
+      checkpoint: opts.ckpt,
+      predicts: config.predicts,
+      split: opts.split,
+      images: n,
+      mse: sums.mse / n,
+      psnr: sums.psnr / n,
+      ssim: sums.ssim / n,
+      encoder_images_per_sec: n / encodeSec,
+      backend: engine.backend,
+      threads: engine.threads,
+    };
+    const wanted = opts.metrics.split(',').map((s) => s.trim()).filter(Boolean);
+    if (wanted.length) {
+      const data = config.decoder.train.data;
+      const netPath = opts.featureNet ?? DEFAULT_EVAL_NET[data];
+      if (!netPath || !existsSync(netPath)) throw new Error(`FID needs an evaluation network: pass --feature-net (none found for '${data}')`);
+      const featureNet = await loadFeatureNet(netPath);
+      const ds = await datasetFor(data, r, c, config.decoder.train.dataDir);
+      const fake: ImageSource = async function* () {
+        for (let i = 0; i < n; i += opts.batch) {
+          const b = Math.min(opts.batch, n - i);
+          yield tf.tensor4d(recon.subarray(i * size, (i + b) * size), [b, r, r, c]);
+        }
+      };
+      const metrics = await computeMetrics(wanted, { realTest: ds, realSplit: opts.split, featureNet, numImages: n, seed: 0, batch: opts.batch, fakeImages: fake });
+      for (const m of metrics) {
+        result[m.metric] = m.value;
+        if (m.metric.startsWith('swd')) for (const [k, v] of Object.entries(m.values)) result[`${m.metric}_${k}`] = v;
+      }
+      await appendMetrics(join(dirname(opts.ckpt), 'metrics.jsonl'), metrics.map((m) => toMetricRecord(m, { snapshot: opts.ckpt, backend: engine.backend })));
+      featureNet.dispose();
+    }
+    if (opts.out) writeFileSync(opts.out, JSON.stringify(result, null, 2) + '\n');
+    if (opts.json) console.log(JSON.stringify(result));
+    else console.log(formatTable(['metric', 'value'], Object.entries(result).map(([k, v]) => [k, typeof v === 'number' ? Number(v.toPrecision(5)) : String(v)])));
+    E.dispose();
+    G.dispose();
+  });
+}
+
+interface ImageBatch {
+  data: Float32Array; // [n, r, r, c] in [-1, 1]
+  n: number;
+}
+
+/** Images for an encoder checkpoint: a split of its dataset or any dataset spec, converted to its size. */
+async function loadImages(spec: string, config: EncoderSnapshotConfig, limit?: number): Promise<{ images: ImageBatch; names: string[] }> {
+  const g = config.decoder.generator;
+  const split = spec === 'test' || spec === 'train' ? spec : null;
+  const source = split ? (config.train.data ?? config.decoder.train.data) : spec;
+  const ds = await datasetFor(source, g.resolution, g.channels, split ? (config.train.dataDir ?? config.decoder.train.dataDir) : undefined);
+  if (!split && (ds.channels !== g.channels || ds.resolution !== g.resolution)) {
+    console.error(`notice: images converted to ${g.resolution}×${g.resolution}×${g.channels} for this checkpoint`);
+  }
+  const range = split ? ds[split] : { start: 0, end: ds.count };
+  const n = Math.min(range.end - range.start, limit ?? Infinity);
+  if (n <= 0) throw new Error(`${spec}: no images`);
+  const size = g.resolution * g.resolution * g.channels;
+  const data = new Float32Array(n * size);
+  const px = ds.pixels.subarray(range.start * size, (range.start + n) * size);
+  for (let i = 0; i < px.length; i++) data[i] = px[i] / 127.5 - 1;
+  const names = Array.from({ length: n }, (_, i) => (ds.files ? ds.files[range.start + i] : `${ds.name}[${range.start + i}]`));
+  return { images: { data, n }, names };
+}
+
+/** y (or ws) for every image, and z = Φ(y) when the decoder's mapping is invertible and y is one vector. */
+async function encodeAll(E: Encoder, G: Generator, config: EncoderSnapshotConfig, images: ImageBatch, batch: number): Promise<Record<string, { shape: number[]; data: Float32Array }>> {
+  const { resolution: r, channels: c, latentSize: d } = config.decoder.generator;
+  const size = r * r * c;
+  const wplus = config.encoder.latent === 'wplus';
+  const per = wplus ? config.encoder.numWs * d : d;
+  const code = new Float32Array(images.n * per);
+  const z = config.predicts === 'y' && !wplus && G.mapping instanceof InvertibleNetwork ? new Float32Array(images.n * d) : null;
+  for (let i = 0; i < images.n; i += batch) {
+    const b = Math.min(batch, images.n - i);
+    const out = tf.tidy(() => {
+      const x = tf.tensor4d(images.data.subarray(i * size, (i + b) * size), [b, r, r, c]);
+      const y = E.forward(x, false);
+      return z ? [y, (G.mapping as InvertibleNetwork).forward(y as tf.Tensor2D)] : [y];
+    });
+    code.set((await out[0].data()) as Float32Array, i * per);
+    if (z) z.set((await out[1].data()) as Float32Array, i * d);
+    tf.dispose(out);
+  }
+  const name = config.predicts === 'z' ? 'z' : wplus ? 'ws' : 'y';
+  const result: Record<string, { shape: number[]; data: Float32Array }> = { [name]: { shape: wplus ? [images.n, config.encoder.numWs, d] : [images.n, d], data: code } };
+  if (z) result.z = { shape: [images.n, d], data: z };
+  return result;
+}
