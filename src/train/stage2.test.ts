@@ -1,0 +1,103 @@
+// Stage 2: exact resume (cpu), no leaks over 100 encoder steps and repeated encodes, the baseline
+// predicts z through the MLP mapping, and checkpoints of the wrong kind are refused clearly.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import { initEngine } from '../engine/backend.js';
+import { loadDataset, type Dataset } from '../data/index.js';
+import { resolveDecoderConfig } from './decoder-config.js';
+import { resolveEncoderConfig } from './encoder-config.js';
+import { DecoderTrainer } from './stage1.js';
+import { EncoderTrainer, loadEncoder, reconstruct, type EncoderStepLosses } from './stage2.js';
+import { FeatureNet, saveFeatureNet } from '../models/features.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'lia-stage2-'));
+const decoders: Record<string, string> = {};
+let ds: Dataset;
+let perceptual: FeatureNet;
+const percPath = join(dir, 'perc.safetensors');
+const evalPath = join(dir, 'eval.safetensors');
+
+before(async () => {
+  await initEngine({ backend: 'cpu' });
+  ds = await loadDataset('shapes:96', { resolution: 16, channels: 1 });
+  for (const mapping of ['invertible', 'mlp'] as const) {
+    const cfg = resolveDecoderConfig({ data: 'shapes:96', resolution: 16, channels: 1, batch: 4, latentSize: 16, widthBase: 64, widthMax: 16, phiBlocks: 2, mlpLayers: 2, mapping });
+    const t = new DecoderTrainer(cfg, ds);
+    await t.trainStep();
+    decoders[mapping] = join(dir, `dec-${mapping}.safetensors`);
+    await t.saveSnapshot(decoders[mapping]);
+    t.dispose();
+  }
+  perceptual = new FeatureNet({ name: 'tinyperc', resolution: 16, channels: 1, widths: [4, 8, 8], fcWidth: 8, classNames: ['a', 'b'], seed: 3, training: { dataset: 'none', role: 'perceptual' } });
+  await saveFeatureNet(perceptual, percPath);
+  const evalNet = new FeatureNet({ name: 'tinyeval', resolution: 16, channels: 1, widths: [4, 8, 8], fcWidth: 8, classNames: ['a', 'b'], seed: 4, training: { dataset: 'none', role: 'eval' } });
+  await saveFeatureNet(evalNet, evalPath);
+  evalNet.dispose();
+});
+
+function encCfg(mapping: 'invertible' | 'mlp') {
+  return { ...resolveEncoderConfig({ decoder: decoders[mapping], batch: 4, kimg: 1, widthBase: 64, widthMax: 16, perceptualNet: percPath, r1Interval: 2 }), beta1: 0.5 };
+}
+
+test('encoder resume continues exactly (cpu); the baseline predicts z through the MLP mapping', async () => {
+  await initEngine({ backend: 'cpu' });
+  for (const mapping of ['invertible', 'mlp'] as const) {
+    const a = await EncoderTrainer.create(encCfg(mapping), ds, perceptual);
+    assert.equal(a.predicts, mapping === 'mlp' ? 'z' : 'y');
+    for (let i = 0; i < 2; i++) await a.trainStep();
+    const snap = join(dir, `enc-${mapping}.safetensors`);
+    await a.saveSnapshot(snap);
+    const tail: EncoderStepLosses[] = [];
+    for (let i = 0; i < 3; i++) tail.push(await a.trainStep());
+    a.dispose();
+    const b = await EncoderTrainer.resume(snap, ds, perceptual);
+    const again: EncoderStepLosses[] = [];
+    for (let i = 0; i < 3; i++) again.push(await b.trainStep());
+    b.dispose();
+    assert.deepEqual(again, tail, `${mapping}: losses after resume differ`);
+    assert.ok(tail.every((l) => l.mse > 0 && l.perceptual > 0));
+  }
+});
+
+test('100 encoder steps and repeated reconstructions leak no tensors (wasm)', async () => {
+  await initEngine({ backend: 'wasm' });
+  const t = await EncoderTrainer.create(encCfg('invertible'), ds, perceptual);
+  await t.trainStep();
+  const before = tf.memory().numTensors;
+  for (let i = 0; i < 100; i++) await t.trainStep();
+  assert.equal(tf.memory().numTensors, before);
+  assert.ok(t.gradStats.size > 0 && [...t.gradStats.values()].every((s) => s.n === 101 && s.mean > 0));
+  t.dispose();
+  const { E, G, config } = await loadEncoder(join(dir, 'enc-invertible.safetensors'));
+  const x = tf.randomUniform([8, 16, 16, 1], -1, 1) as tf.Tensor4D;
+  tf.dispose(reconstruct(E, G, config.predicts, x));
+  const n0 = tf.memory().numTensors;
+  for (let i = 0; i < 5; i++) tf.dispose(reconstruct(E, G, config.predicts, x));
+  assert.equal(tf.memory().numTensors, n0);
+  tf.dispose(x);
+  E.dispose();
+  G.dispose();
+});
+
+test('commands refuse checkpoints and networks of the wrong kind, saying what was expected', () => {
+  const cli = fileURLToPath(new URL('../cli.js', import.meta.url));
+  const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args, '--backend', 'cpu'], { encoding: 'utf8', timeout: 120_000 });
+  let r = run('encode', '--ckpt', decoders.invertible, '--out', join(dir, 'x.safetensors'));
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /expected an encoder checkpoint .* found a decoder snapshot/);
+  r = run('train-encoder', '--decoder', join(dir, 'enc-invertible.safetensors'), '--perceptual-net', percPath);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /expected a decoder snapshot .* found kind 'lia-encoder'/);
+  r = run('train-encoder', '--decoder', decoders.invertible, '--perceptual-net', evalPath, '--kimg', '0.004');
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /is an evaluation network \(role eval\)/);
+  r = run('train-encoder', '--decoder', decoders.mlp, '--perceptual-net', percPath, '--latent', 'wplus');
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /baseline predicts one z/);
+});
