@@ -77,6 +77,9 @@ test('computeMetrics: unknown names, missing inputs and mismatched shapes fail b
   await assert.rejects(computeMetrics(['fid'], { ...base, generator: g }), /fid needs a feature network/);
   await assert.rejects(computeMetrics(['ppl_y'], { ...base, generator: g, featureNet: net }), /32×32×1 images.*reads 16×16×1/);
   await assert.rejects(computeMetrics(['swd'], { ...base, batch: 0, generator: g }), /batch must be a positive integer/);
+  const perceptual = new FeatureNet(validateFeatureNetConfig({ ...net.config, training: { dataset: 'toy', role: 'perceptual' } }));
+  await assert.rejects(computeMetrics(['fid'], { ...base, generator: g, featureNet: perceptual }), /role perceptual/);
+  perceptual.dispose();
   g.dispose();
   net.dispose();
 });

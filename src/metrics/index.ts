@@ -23,6 +23,10 @@ function checkContext(ctx: MetricContext): void {
   if (!Number.isSafeInteger(ctx.seed)) throw new Error(`metrics: seed must be an integer, got ${ctx.seed}`);
   const g = ctx.generator;
   const net = ctx.featureNet;
+  // The network that scores a model must never be the one its encoder was trained against.
+  if (net?.config.training?.role === 'perceptual') {
+    throw new Error(`metrics: feature network '${net.config.name}' was trained with role perceptual (an encoder's loss); score models with a role eval network`);
+  }
   if (g && net && (g.resolution !== net.config.resolution || g.channels !== net.config.channels)) {
     throw new Error(
       `metrics: the generator makes ${g.resolution}×${g.resolution}×${g.channels} images, the feature network '${net.config.name}' reads ` +

@@ -10,7 +10,7 @@ import { Discriminator } from '../models/discriminator.js';
 import { dLogisticLoss, gNonSaturatingLoss, r1Penalty } from '../losses/gan.js';
 import { Adam } from './adam.js';
 import { emaBeta, updateEma } from './ema.js';
-import { readSnapshot, writeSnapshot, loadGroup, type SnapshotContents } from './snapshot.js';
+import { readSnapshot, writeSnapshot, loadGroup, type SnapshotContents, type VariableGroups } from './snapshot.js';
 import type { DecoderTrainConfig } from './decoder-config.js';
 import { checkFinite } from './run-loop.js';
 import { gridLatents, writeSampleGrid } from './sampling.js';
@@ -211,13 +211,12 @@ export class DecoderTrainer {
   }
 
   async saveSnapshot(path: string): Promise<void> {
-    await writeSnapshot(path, DECODER_KIND, this.snapshotConfig(), this.loopState(), {
-      g: this.G.namedState(),
-      g_ema: this.Gema.namedState(),
-      d: this.D.namedState(),
-      opt_g: this.gOpt.namedState(),
-      opt_d: this.dOpt.namedState(),
-    });
+    await writeSnapshot(path, DECODER_KIND, this.snapshotConfig(), this.loopState(), this.stateGroups());
+  }
+
+  /** Every variable a snapshot holds, by group: models, EMA, optimiser moments. */
+  stateGroups(): VariableGroups {
+    return { g: this.G.namedState(), g_ema: this.Gema.namedState(), d: this.D.namedState(), opt_g: this.gOpt.namedState(), opt_d: this.dOpt.namedState() };
   }
 
   /** Rebuilds a trainer from a snapshot, continuing exactly where it stopped. */
@@ -225,11 +224,7 @@ export class DecoderTrainer {
     const snap = await readSnapshot(path);
     const saved = requireDecoderSnapshot(snap);
     const trainer = new DecoderTrainer({ ...saved.train, ...overrides }, dataset);
-    loadGroup(snap, 'g', trainer.G.namedState());
-    loadGroup(snap, 'g_ema', trainer.Gema.namedState());
-    loadGroup(snap, 'd', trainer.D.namedState());
-    loadGroup(snap, 'opt_g', trainer.gOpt.namedState());
-    loadGroup(snap, 'opt_d', trainer.dOpt.namedState());
+    for (const [group, vars] of Object.entries(trainer.stateGroups())) loadGroup(snap, group, vars);
     const st = snap.state as DecoderLoopState;
     trainer.step = st.step;
     trainer.imagesSeen = st.imagesSeen;

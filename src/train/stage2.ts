@@ -12,7 +12,7 @@ import type { FeatureNet } from '../models/features.js';
 import { dLogisticLoss, r1Penalty } from '../losses/gan.js';
 import { pixelLoss, perceptualLoss } from '../losses/reconstruction.js';
 import { Adam } from './adam.js';
-import { readSnapshot, writeSnapshot, loadGroup, type SnapshotContents } from './snapshot.js';
+import { readSnapshot, writeSnapshot, loadGroup, type SnapshotContents, type VariableGroups } from './snapshot.js';
 import { requireDecoderSnapshot, type DecoderSnapshotConfig } from './stage1.js';
 import { checkFinite } from './run-loop.js';
 import type { EncoderTrainConfig } from './encoder-config.js';
@@ -119,11 +119,7 @@ export class EncoderTrainer {
     const snap = await readSnapshot(path);
     const saved = requireEncoderSnapshot(snap);
     const t = new EncoderTrainer({ ...saved.train, ...overrides } as EncoderTrainConfig & { beta1: number }, saved.decoder, dataset, perceptualNet);
-    loadGroup(snap, 'g_ema', t.G.namedState());
-    loadGroup(snap, 'e', t.E.namedState());
-    loadGroup(snap, 'd', t.D.namedState());
-    loadGroup(snap, 'opt_e', t.eOpt.namedState());
-    loadGroup(snap, 'opt_d', t.dOpt.namedState());
+    for (const [group, vars] of Object.entries(t.stateGroups())) loadGroup(snap, group, vars);
     const st = snap.state as EncoderLoopState;
     t.step = st.step;
     t.imagesSeen = st.imagesSeen;
@@ -247,13 +243,12 @@ export class EncoderTrainer {
       elapsedSec: this.elapsedSec,
       gradStats: Object.fromEntries(this.gradStats),
     };
-    await writeSnapshot(path, ENCODER_KIND, this.snapshotConfig(), state, {
-      e: this.E.namedState(),
-      g_ema: this.G.namedState(),
-      d: this.D.namedState(),
-      opt_e: this.eOpt.namedState(),
-      opt_d: this.dOpt.namedState(),
-    });
+    await writeSnapshot(path, ENCODER_KIND, this.snapshotConfig(), state, this.stateGroups());
+  }
+
+  /** Every variable a checkpoint holds, by group (the frozen decoder included: it is self-contained). */
+  stateGroups(): VariableGroups {
+    return { e: this.E.namedState(), g_ema: this.G.namedState(), d: this.D.namedState(), opt_e: this.eOpt.namedState(), opt_d: this.dOpt.namedState() };
   }
 
   dispose(): void {

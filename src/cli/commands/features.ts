@@ -107,7 +107,7 @@ export function registerFeatures(program: Command): void {
       .addOption(new Option('--lr <x>', 'Adam learning rate (cosine-decayed to 5 % of it)').argParser(parsePositiveNumber).default(1e-3))
       .addOption(new Option('--seed <n>', `seed of the weights and batch order (default: ${DEFAULT_ROLE_SEEDS.eval} for eval, ${DEFAULT_ROLE_SEEDS.perceptual} for perceptual)`).argParser(parseSeed))
       .addOption(new Option('--role <role>', 'what the network is for; recorded in its file').choices(['eval', 'perceptual']).default('eval'))
-      .option('--name <name>', 'network name used in metric names, e.g. fid10k_<name> (default: <dataset>net, fmnistnet for fashion-mnist)')
+      .option('--name <name>', 'network name used in metric names, e.g. fid10k_<name> (default: <dataset>net for eval, <dataset>net-perceptual for perceptual; fmnistnet for fashion-mnist)')
       .addOption(new Option('--widths <a,b,c>', 'conv widths of the three stages').argParser(parseWidths).default([8, 32, 64], '8,32,64'))
       .addOption(new Option('--fc <n>', 'width of the fc layer').argParser(parsePositiveInt).default(128))
       .option('--mirror', 'random left–right mirroring of training images')
@@ -136,7 +136,8 @@ export function registerFeatures(program: Command): void {
         lr: opts.lr,
         seed,
         role: opts.role,
-        name: opts.name ?? `${short}net`,
+        // The perceptual net gets its own name, so a metric computed with it by mistake says so.
+        name: opts.name ?? (opts.role === 'eval' ? `${short}net` : `${short}net-${opts.role}`),
         widths: opts.widths,
         fcWidth: opts.fc,
         mirror: Boolean(opts.mirror),
