@@ -50,7 +50,9 @@ test('VGG16: torchvision and Keras names load the same network; conv1_1 equals a
     assert.equal(vt.naming, 'torchvision');
     assert.equal(vt.preprocessing, 'torch');
     assert.equal(vk.naming, 'keras');
-    assert.equal(Vgg16.fromSafetensors(keras).preprocessing, 'caffe');
+    const vc = Vgg16.fromSafetensors(keras);
+    assert.equal(vc.preprocessing, 'caffe');
+    vc.dispose();
 
     const rng = new Rng(2);
     const x = tf.tensor4d(Float32Array.from({ length: 2 * 32 * 32 * 3 }, () => rng.uniform(-1, 1)), [2, 32, 32, 3]);

@@ -1,12 +1,14 @@
 // `lia train-features`: trains the small feature network (src/models/features.ts) as a classifier.
 // Role `eval` gives the network that scores models (FID, PPL); role `perceptual` the one an encoder
 // is trained against. The two must differ, so each role has its own default seed and file name.
+// The defaults are the recipe of the shipped Fashion-MNIST networks (results/features/README.md):
+// `lia train-features --data fashion-mnist` reproduces results/features/fmnist-eval.safetensors.
 import { Command, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { addEngineOptions, initEngineFrom, parsePositiveInt, type EngineOptions } from '../engine-options.js';
 import { addDataOptions } from './data.js';
 import { trainFeatureNet, DEFAULT_ROLE_SEEDS, type TrainFeatureProgress } from '../../train/features.js';
-import type { FeatureRole } from '../../models/features.js';
+import { FEATURE_NET_DEFAULTS, type FeatureRole } from '../../models/features.js';
 
 interface FeatureOpts extends EngineOptions {
   data: string;
@@ -103,13 +105,13 @@ export function registerFeatures(program: Command): void {
         .description('train the small feature network (a classifier) used by FID/PPL (role eval) or as the perceptual loss (role perceptual)'),
     )
       .addOption(new Option('--epochs <n>', 'passes over the train split').argParser(parsePositiveInt).default(3))
-      .addOption(new Option('--batch <n>', 'batch size').argParser(parsePositiveInt).default(128))
-      .addOption(new Option('--lr <x>', 'Adam learning rate (cosine-decayed to 5 % of it)').argParser(parsePositiveNumber).default(1e-3))
+      .addOption(new Option('--batch <n>', 'batch size').argParser(parsePositiveInt).default(64))
+      .addOption(new Option('--lr <x>', 'Adam learning rate (cosine-decayed to 5 % of it)').argParser(parsePositiveNumber).default(2e-3))
       .addOption(new Option('--seed <n>', `seed of the weights and batch order (default: ${DEFAULT_ROLE_SEEDS.eval} for eval, ${DEFAULT_ROLE_SEEDS.perceptual} for perceptual)`).argParser(parseSeed))
       .addOption(new Option('--role <role>', 'what the network is for; recorded in its file').choices(['eval', 'perceptual']).default('eval'))
       .option('--name <name>', 'network name used in metric names, e.g. fid10k_<name> (default: <dataset>net for eval, <dataset>net-perceptual for perceptual; fmnistnet for fashion-mnist)')
-      .addOption(new Option('--widths <a,b,c>', 'conv widths of the three stages').argParser(parseWidths).default([8, 32, 64], '8,32,64'))
-      .addOption(new Option('--fc <n>', 'width of the fc layer').argParser(parsePositiveInt).default(128))
+      .addOption(new Option('--widths <a,b,c>', 'conv widths of the three stages').argParser(parseWidths).default(FEATURE_NET_DEFAULTS.widths, FEATURE_NET_DEFAULTS.widths.join(',')))
+      .addOption(new Option('--fc <n>', 'width of the fc layer').argParser(parsePositiveInt).default(FEATURE_NET_DEFAULTS.fcWidth))
       .option('--mirror', 'random left–right mirroring of training images')
       .option('--out <file>', 'output .safetensors (default: results/features/<dataset>-<role>.safetensors)'),
   ).action(async (opts: FeatureOpts) => {
@@ -118,7 +120,7 @@ export function registerFeatures(program: Command): void {
     const out = opts.out ?? `results/features/${short}-${opts.role}.safetensors`;
     const seed = opts.seed ?? DEFAULT_ROLE_SEEDS[opts.role];
     process.stderr.write(
-      `training feature net (${opts.role}, seed ${seed}) on ${opts.data} at ${opts.resolution} px, widths ${(opts.widths ?? [8, 32, 64]).join('/')}, fc ${opts.fc}, ` +
+      `training feature net (${opts.role}, seed ${seed}) on ${opts.data} at ${opts.resolution} px, widths ${(opts.widths ?? FEATURE_NET_DEFAULTS.widths).join('/')}, fc ${opts.fc}, ` +
         `${opts.epochs} epochs × batch ${opts.batch}, lr ${opts.lr}; backend ${info.backend}, ${info.threads} thread(s)\n`,
     );
     const reporter = progressReporter();
