@@ -5,13 +5,17 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadDataset, summariseDataset, imageAt, rangeSize, type Dataset, type DatasetSummary } from '../../data/index.js';
 import { writeImageGrid } from '../../io/images.js';
 
-interface InfoOpts {
+/** What addDataOptions adds to a command's options. */
+export interface DataOptions {
   data: string;
   dataDir?: string;
   resolution: number;
   channels?: 1 | 3;
   train?: number;
   limit?: number;
+}
+
+interface InfoOpts extends DataOptions {
   out?: string;
   json?: boolean;
 }

@@ -6,17 +6,11 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { addEngineOptions, initEngineFrom, parsePositiveInt, type EngineOptions } from '../engine-options.js';
-import { addDataOptions } from './data.js';
+import { addDataOptions, type DataOptions } from './data.js';
 import { trainFeatureNet, DEFAULT_ROLE_SEEDS, type TrainFeatureProgress } from '../../train/features.js';
 import { FEATURE_NET_DEFAULTS, type FeatureRole } from '../../models/features.js';
 
-interface FeatureOpts extends EngineOptions {
-  data: string;
-  dataDir?: string;
-  resolution: number;
-  channels?: 1 | 3;
-  train?: number;
-  limit?: number;
+interface FeatureOpts extends EngineOptions, DataOptions {
   epochs: number;
   batch: number;
   lr: number;
