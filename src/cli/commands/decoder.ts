@@ -134,6 +134,21 @@ export function registerDecoder(program: Command): void {
     }
   });
 
+  program
+    .command('export-decoder')
+    .description("write a decoder snapshot's EMA generator and discriminator only (what sampling, evaluation and stage 2 need; no optimiser state, so it cannot resume stage 1)")
+    .requiredOption('--ckpt <snapshot>', 'decoder snapshot (.safetensors)')
+    .requiredOption('--out <file>', 'output .safetensors')
+    .action(async (opts: { ckpt: string; out: string }) => {
+      const { readSafetensorsFile, writeSafetensorsFile } = await import('../../io/safetensors.js');
+      requireDecoderSnapshot(await readSnapshot(opts.ckpt));
+      const { tensors, metadata } = await readSafetensorsFile(opts.ckpt);
+      const kept = Object.fromEntries(Object.entries(tensors).filter(([k]) => k.startsWith('g_ema.') || k.startsWith('d.')));
+      await writeSafetensorsFile(opts.out, kept, { ...metadata, exported_from: opts.ckpt });
+      const n = Object.values(kept).reduce((a, t) => a + t.data.length, 0);
+      console.error(`wrote ${opts.out}: ${Object.keys(kept).length} tensors (g_ema, d), ${(n / 1e6).toFixed(2)} M values`);
+    });
+
   addEngineOptions(
     program
       .command('generate')
