@@ -16,7 +16,7 @@ import { readSnapshot, writeSnapshot, loadGroup, type SnapshotContents, type Var
 import { requireDecoderSnapshot, type DecoderSnapshotConfig } from './stage1.js';
 import { checkFinite } from './run-loop.js';
 import type { EncoderTrainConfig } from './encoder-config.js';
-import { BatchIterator, type BatchIteratorState } from '../data/batches.js';
+import { BatchIterator, toUnitRange, type BatchIteratorState } from '../data/batches.js';
 import type { Dataset } from '../data/dataset.js';
 import { Rng } from '../util/rng.js';
 import { writeImageGrid } from '../io/images.js';
@@ -207,7 +207,7 @@ export class EncoderTrainer {
     const ds = this.dataset;
     const n = Math.min(16, ds.test.end - ds.test.start) || Math.min(16, ds.count);
     const start = ds.test.end > ds.test.start ? ds.test.start : 0;
-    const x = tf.tidy(() => tf.sub(tf.div(tf.tensor4d(ds.pixels.subarray(start * imageSize(ds), (start + n) * imageSize(ds)), [n, ds.resolution, ds.resolution, ds.channels], 'float32'), 127.5), 1) as tf.Tensor4D);
+    const x = tf.tensor4d(toUnitRange(ds.pixels.subarray(start * imageSize(ds), (start + n) * imageSize(ds))), [n, ds.resolution, ds.resolution, ds.channels]);
     const xr = reconstruct(this.E, this.G, this.predicts, x, false);
     const both = tf.concat([x, xr], 0);
     const data = (await both.data()) as Float32Array;

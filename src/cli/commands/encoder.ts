@@ -9,7 +9,7 @@ import { EncoderTrainer, loadEncoder, reconstruct, requireEncoderSnapshot, type 
 import { requireDecoderSnapshot } from '../../train/stage1.js';
 import { readSnapshot } from '../../train/snapshot.js';
 import { createRunDir, latestSnapshot } from '../../train/run-dir.js';
-import { loadDataset, evalBatches, type Dataset } from '../../data/index.js';
+import { loadDataset, evalBatches, toUnitRange, type Dataset } from '../../data/index.js';
 import { loadFeatureNet, FEATURE_LAYERS, type FeatureNet, type FeatureLayer } from '../../models/features.js';
 import { calibratePerceptualWeight } from '../../losses/perceptual-weight.js';
 import { loadVgg16 } from '../../models/vgg16.js';
@@ -323,9 +323,7 @@ async function loadImages(spec: string, config: EncoderSnapshotConfig, limit?: n
   const n = Math.min(range.end - range.start, limit ?? Infinity);
   if (n <= 0) throw new Error(`${spec}: no images`);
   const size = g.resolution * g.resolution * g.channels;
-  const data = new Float32Array(n * size);
-  const px = ds.pixels.subarray(range.start * size, (range.start + n) * size);
-  for (let i = 0; i < px.length; i++) data[i] = px[i] / 127.5 - 1;
+  const data = toUnitRange(ds.pixels.subarray(range.start * size, (range.start + n) * size));
   const names = Array.from({ length: n }, (_, i) => (ds.files ? ds.files[range.start + i] : `${ds.name}[${range.start + i}]`));
   return { images: { data, n }, names };
 }
