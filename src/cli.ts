@@ -8,6 +8,8 @@ import { registerDecoder } from './cli/commands/decoder.js';
 import { registerEval } from './cli/commands/eval.js';
 import { registerEncoder } from './cli/commands/encoder.js';
 import { registerFeatures } from './cli/commands/features.js';
+import { registerInvert } from './cli/commands/invert.js';
+import { registerApps } from './cli/commands/apps.js';
 import { shutdownEngine } from './engine/backend.js';
 
 const program = new Command()
@@ -23,6 +25,8 @@ registerDecoder(program);
 registerEval(program);
 registerEncoder(program);
 registerFeatures(program);
+registerInvert(program);
+registerApps(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -53,6 +53,9 @@ export class Encoder extends Module {
   readonly fc: EqualDense;
   readonly bnFc: BatchNorm;
   readonly out: EqualDense;
+  /** The latent distribution the encoder predicts into, per dimension: code = mean + std ⊙ out(h). */
+  readonly codeMean: tf.Variable;
+  readonly codeStd: tf.Variable;
 
   constructor(rng: Rng, readonly config: EncoderConfig) {
     super();
@@ -65,6 +68,23 @@ export class Encoder extends Module {
     this.bnFc = this.child('bn_fc', new BatchNorm(config.latentSize));
     const outSize = config.latent === 'wplus' ? config.numWs * config.latentSize : config.latentSize;
     this.out = this.child('out', new EqualDense(rng, config.latentSize, outSize));
+    this.codeMean = this.buffer('code_mean', tf.zeros([config.latentSize]));
+    this.codeStd = this.buffer('code_std', tf.ones([config.latentSize]));
+  }
+
+  /**
+   * Sets the per-dimension mean and standard deviation of the latent the encoder predicts into.
+   * The output layer starts out near N(0, 1); the decoder's y = Φ⁻¹(z) is not centred (its mean and
+   * spread are whatever stage 1 made of them), and an encoder that has to learn that offset through
+   * its last layer spends most of a short run doing so. Standardising the output keeps f(x) in the
+   * region of y the synthesis network was trained on from the first step (the same role as the
+   * average-latent offset of pSp-style encoders). For z ~ N(0, I) it is the identity.
+   */
+  setCodeStatistics(mean: tf.Tensor1D, std: tf.Tensor1D): void {
+    const d = this.config.latentSize;
+    if (mean.size !== d || std.size !== d) throw new Error(`code statistics must have ${d} entries, got mean ${mean.size} and std ${std.size}`);
+    this.codeMean.assign(mean);
+    this.codeStd.assign(std);
   }
 
   /** images [N, R, R, C] in [-1, 1] → y [N, d] ('w') or ws [N, numWs, d] ('wplus'). */
@@ -74,8 +94,10 @@ export class Encoder extends Module {
       for (const b of this.blocks) h = b.forward(h, training);
       const flat = tf.reshape(h, [h.shape[0], -1]) as tf.Tensor2D;
       const f = activate(this.bnFc.forward(this.fc.forward(flat), training), 'lrelu') as tf.Tensor2D;
-      const y = this.out.forward(f);
-      return this.config.latent === 'wplus' ? (tf.reshape(y, [x.shape[0], this.config.numWs, this.config.latentSize]) as tf.Tensor3D) : y;
+      const raw = this.out.forward(f);
+      if (this.config.latent === 'w') return tf.add(this.codeMean, tf.mul(this.codeStd, raw)) as tf.Tensor2D;
+      const ws = tf.reshape(raw, [x.shape[0], this.config.numWs, this.config.latentSize]);
+      return tf.add(this.codeMean, tf.mul(this.codeStd, ws)) as tf.Tensor3D;
     });
   }
 }

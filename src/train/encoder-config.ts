@@ -51,9 +51,13 @@ export const DEFAULT_ENCODER_CONFIG: Omit<EncoderTrainConfig, 'decoder'> = {
   outDir: 'runs',
 };
 
-/** quick: within an hour on 2 CPU cores; paper: the official schedule (12 M images). */
+/**
+ * quick: within an hour on 2 CPU cores; paper: the official schedule (12 M images).
+ * quick uses lr 1e-3: it sees 40 k images, 0.3 % of the official 12 M, and a 6-kimg comparison on
+ * Fashion-MNIST gave test MSE 0.0246 at 1e-3 against 0.0308 at 3e-4 (results/stage2-lr-probe).
+ */
 export const ENCODER_PRESETS: Record<EncoderPresetName, Partial<EncoderTrainConfig>> = {
-  quick: { batch: 16, kimg: 40, lr: 3e-4, snapshotKimg: 10 },
+  quick: { batch: 16, kimg: 40, lr: 1e-3, snapshotKimg: 10 },
   paper: { batch: 128, kimg: 12000, lr: 1e-4, widthBase: 16384, widthMax: 1024, snapshotKimg: 200 },
 };
 

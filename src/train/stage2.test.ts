@@ -101,3 +101,33 @@ test('commands refuse checkpoints and networks of the wrong kind, saying what wa
   assert.equal(r.status, 1);
   assert.match(r.stderr, /baseline predicts one z/);
 });
+
+test("the encoder's output is standardised to the code distribution it predicts, and checkpoints keep it", async () => {
+  await initEngine({ backend: 'cpu' });
+  const t = await EncoderTrainer.create(encCfg('invertible'), ds, perceptual);
+  // An independent estimate of y = Φ⁻¹(z) from other samples of z.
+  const y = t.G.toY(tf.randomNormal([20000, 16], 0, 1, 'float32', 99) as tf.Tensor2D);
+  const { mean, variance } = tf.moments(y, 0);
+  const m = await mean.data();
+  const s = Array.from(await variance.data(), Math.sqrt);
+  const cm = await t.E.codeMean.data();
+  const cs = await t.E.codeStd.data();
+  for (let j = 0; j < 16; j++) {
+    assert.ok(Math.abs(cm[j] - m[j]) < 6 * (s[j] / 100), `dim ${j}: mean ${cm[j]} vs ${m[j]}`);
+    assert.ok(Math.abs(cs[j] / s[j] - 1) < 0.05, `dim ${j}: std ${cs[j]} vs ${s[j]}`);
+  }
+  assert.ok(Math.max(...Array.from(cm, Math.abs)) > 0, 'the statistics were set');
+  const snap = join(dir, 'enc-stats.safetensors');
+  await t.saveSnapshot(snap);
+  const { E, G } = await loadEncoder(snap);
+  assert.deepEqual(await E.codeMean.data(), cm);
+  assert.deepEqual(await E.codeStd.data(), cs);
+  tf.dispose([y, mean, variance]);
+  E.dispose();
+  G.dispose();
+  t.dispose();
+  const b = await EncoderTrainer.create(encCfg('mlp'), ds, perceptual);
+  assert.deepEqual(Array.from(await b.E.codeMean.data()), new Array(16).fill(0));
+  assert.deepEqual(Array.from(await b.E.codeStd.data()), new Array(16).fill(1));
+  b.dispose();
+});

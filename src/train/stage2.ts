@@ -59,6 +59,40 @@ export function reconstruct(E: Encoder, G: Generator, predicts: 'y' | 'z', x: tf
   });
 }
 
+const CODE_STAT_SAMPLES = 10_000;
+
+/**
+ * Per-dimension mean and standard deviation of the code an encoder predicts: y = Φ⁻¹(z) estimated
+ * from `samples` draws of z for LIA; exactly 0 and 1 for the baseline, whose code is z ~ N(0, I).
+ */
+export function codeStatistics(G: Generator, predicts: 'y' | 'z', samples: number, seed: number): { mean: tf.Tensor1D; std: tf.Tensor1D } {
+  const d = G.config.latentSize;
+  if (predicts === 'z') return { mean: tf.zeros([d]), std: tf.ones([d]) };
+  const rng = new Rng(seed);
+  const sum = new Float64Array(d);
+  const sq = new Float64Array(d);
+  for (let done = 0; done < samples; ) {
+    const n = Math.min(1000, samples - done);
+    const z = new Float32Array(n * d);
+    for (let i = 0; i < z.length; i++) z[i] = rng.normal();
+    const y = tf.tidy(() => G.toY(tf.tensor2d(z, [n, d])));
+    const v = y.dataSync();
+    y.dispose();
+    for (let i = 0; i < v.length; i++) {
+      sum[i % d] += v[i];
+      sq[i % d] += v[i] * v[i];
+    }
+    done += n;
+  }
+  const mean = new Float32Array(d);
+  const std = new Float32Array(d);
+  for (let j = 0; j < d; j++) {
+    mean[j] = sum[j] / samples;
+    std[j] = Math.sqrt(Math.max(sq[j] / samples - mean[j] * mean[j], 1e-12));
+  }
+  return { mean: tf.tensor1d(mean), std: tf.tensor1d(std) };
+}
+
 /** The encoder network's settings for a decoder. */
 export function encoderConfigFor(cfg: EncoderTrainConfig, dec: DecoderSnapshotConfig): EncoderConfig {
   const g = dec.generator;
@@ -112,6 +146,9 @@ export class EncoderTrainer {
     const t = new EncoderTrainer(cfg, dec, dataset, perceptualNet);
     loadGroup(snap, 'g_ema', t.G.namedState());
     loadGroup(snap, 'd', t.D.namedState());
+    const stats = codeStatistics(t.G, t.predicts, CODE_STAT_SAMPLES, cfg.seed + 12);
+    t.E.setCodeStatistics(stats.mean, stats.std);
+    tf.dispose([stats.mean, stats.std]);
     return t;
   }
 

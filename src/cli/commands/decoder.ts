@@ -1,5 +1,6 @@
 // Stage-1 commands: `lia train-decoder`, `lia generate`, `lia interpolate --space z|y` (random samples).
 import { Command, Option } from 'commander';
+import { interpolateReal } from './apps.js';
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join, dirname, basename } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -171,14 +172,20 @@ export function registerDecoder(program: Command): void {
   addEngineOptions(
     program
       .command('interpolate')
-      .description('interpolate between random samples of a decoder: lerp in y or slerp in z (rows: pairs, columns: steps)')
-      .requiredOption('--ckpt <snapshot>', 'decoder snapshot (.safetensors)')
+      .description('interpolate in y (lerp) or z (slerp): between random samples of a decoder, or between two real images (--a, --b) encoded by an encoder checkpoint')
+      .requiredOption('--ckpt <snapshot>', 'decoder snapshot, or encoder checkpoint with --a and --b')
+      .option('--a <image>', 'first real image: an image file, or test:N / train:N (needs an encoder checkpoint)')
+      .option('--b <image>', 'second real image')
       .addOption(new Option('--space <space>', 'z (slerp) or y (lerp)').choices(['z', 'y']).default('y'))
       .addOption(new Option('--steps <n>', 'images per row').argParser(parsePositiveInt).default(8))
       .addOption(new Option('--pairs <n>', 'rows').argParser(parsePositiveInt).default(4))
       .addOption(new Option('--seed <n>', 'seed of the end points').argParser((v) => Number.parseInt(v, 10)).default(0))
       .requiredOption('--out <png>', 'output strip/grid'),
-  ).action(async (opts: EngineOptions & { ckpt: string; space: 'z' | 'y'; steps: number; pairs: number; seed: number; out: string }) => {
+  ).action(async (opts: EngineOptions & { ckpt: string; a?: string; b?: string; space: 'z' | 'y'; steps: number; pairs: number; seed: number; out: string }) => {
+    if (opts.a !== undefined || opts.b !== undefined) {
+      if (!opts.a || !opts.b) throw new Error('real-image interpolation needs both --a and --b');
+      return interpolateReal({ ...opts, a: opts.a, b: opts.b });
+    }
     await initEngineFrom(opts);
     const { G } = await loadGenerator(opts.ckpt);
     const { resolution: r, channels: c, latentSize } = G.config;

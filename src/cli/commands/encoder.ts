@@ -9,7 +9,8 @@ import { EncoderTrainer, loadEncoder, reconstruct, requireEncoderSnapshot, type 
 import { requireDecoderSnapshot } from '../../train/stage1.js';
 import { readSnapshot } from '../../train/snapshot.js';
 import { createRunDir, latestSnapshot } from '../../train/run-dir.js';
-import { loadDataset, evalBatches, toUnitRange, type Dataset } from '../../data/index.js';
+import { loadDataset, evalBatches, type Dataset } from '../../data/index.js';
+import { loadImagesFor, type ImageBatch, type LoadedImages } from '../images.js';
 import { loadFeatureNet, FEATURE_LAYERS, type FeatureNet, type FeatureLayer } from '../../models/features.js';
 import { calibratePerceptualWeight } from '../../losses/perceptual-weight.js';
 import { loadVgg16 } from '../../models/vgg16.js';
@@ -305,27 +306,10 @@ export function registerEncoder(program: Command): void {
   });
 }
 
-interface ImageBatch {
-  data: Float32Array; // [n, r, r, c] in [-1, 1]
-  n: number;
-}
-
 /** Images for an encoder checkpoint: a split of its dataset or any dataset spec, converted to its size. */
-async function loadImages(spec: string, config: EncoderSnapshotConfig, limit?: number): Promise<{ images: ImageBatch; names: string[] }> {
+function loadImages(spec: string, config: EncoderSnapshotConfig, limit?: number): Promise<LoadedImages> {
   const g = config.decoder.generator;
-  const split = spec === 'test' || spec === 'train' ? spec : null;
-  const source = split ? (config.train.data ?? config.decoder.train.data) : spec;
-  const ds = await datasetFor(source, g.resolution, g.channels, split ? (config.train.dataDir ?? config.decoder.train.dataDir) : undefined);
-  if (!split && (ds.channels !== g.channels || ds.resolution !== g.resolution)) {
-    console.error(`notice: images converted to ${g.resolution}×${g.resolution}×${g.channels} for this checkpoint`);
-  }
-  const range = split ? ds[split] : { start: 0, end: ds.count };
-  const n = Math.min(range.end - range.start, limit ?? Infinity);
-  if (n <= 0) throw new Error(`${spec}: no images`);
-  const size = g.resolution * g.resolution * g.channels;
-  const data = toUnitRange(ds.pixels.subarray(range.start * size, (range.start + n) * size));
-  const names = Array.from({ length: n }, (_, i) => (ds.files ? ds.files[range.start + i] : `${ds.name}[${range.start + i}]`));
-  return { images: { data, n }, names };
+  return loadImagesFor(spec, { resolution: g.resolution, channels: g.channels, data: config.train.data ?? config.decoder.train.data, dataDir: config.train.dataDir ?? config.decoder.train.dataDir }, limit);
 }
 
 /** y (or ws) for every image, and z = Φ(y) when the decoder's mapping is invertible and y is one vector. */

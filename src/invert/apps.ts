@@ -1,0 +1,46 @@
+// Applications of an encoder on real images (PAPER.md, section 6): interpolation between two
+// encoded images (lerp in y, or slerp in z = Φ(y)), style mixing of two encoded images at a
+// crossover layer, and edits along a direction in y. All with the frozen generator and const noise.
+import * as tf from '@tensorflow/tfjs';
+import { interpolateLatents } from './interpolate.js';
+import { encodeY, requireEncoder, type LiaModel } from './model.js';
+import { yToSpace } from './refine.js';
+
+/** The code of real images in y, or in z (Φ(f(x)) for LIA; f(x) itself for the baseline). */
+export function encodeIn(m: LiaModel, x: tf.Tensor4D, space: 'y' | 'z'): tf.Tensor2D {
+  const { E, config } = requireEncoder(m, 'encoding images');
+  if (space === 'z' && config.predicts === 'z') return E.forward(x, false) as tf.Tensor2D;
+  return tf.tidy(() => (space === 'y' ? encodeY(m, x) : (yToSpace(m.G, 'z', encodeY(m, x)) as tf.Tensor2D)));
+}
+
+/** `steps` images from g(f(a)) to g(f(b)): lerp in y or slerp in z. a, b: [1, R, R, C]. */
+export function interpolateImages(m: LiaModel, a: tf.Tensor4D, b: tf.Tensor4D, space: 'y' | 'z', steps: number): tf.Tensor4D {
+  return tf.tidy(() => {
+    const ca = encodeIn(m, a, space);
+    const cb = encodeIn(m, b, space);
+    const path = interpolateLatents(ca, cb, steps, space === 'y' ? 'lerp' : 'slerp');
+    const y = space === 'y' ? path : m.G.toY(path);
+    return m.G.synthesis.forward(y, { noise: 'const' });
+  });
+}
+
+/**
+ * Style mixing of two real images: the coarse (low-resolution) layers take f(coarse), the layers from
+ * `crossover` on take f(fine). Returns [reconstruction of coarse, reconstruction of fine, mix].
+ */
+export function mixImages(m: LiaModel, coarse: tf.Tensor4D, fine: tf.Tensor4D, crossover: number): tf.Tensor4D {
+  const n = m.G.numWs;
+  if (!Number.isInteger(crossover) || crossover < 1 || crossover >= n) throw new Error(`--crossover must be an integer in 1…${n - 1} (this generator has ${n} style inputs), got ${crossover}`);
+  return tf.tidy(() => {
+    const yc = encodeY(m, coarse);
+    const yf = encodeY(m, fine);
+    const ws = m.G.mixWs(yc, yf, crossover);
+    const both = tf.concat([yc, yf], 0) as tf.Tensor2D;
+    return tf.concat([m.G.synthesis.forward(both, { noise: 'const' }), m.G.synthesis.forward(ws, { noise: 'const' })], 0) as tf.Tensor4D;
+  });
+}
+
+/** g(y) for codes y [N, d] (broadcast to every layer). */
+export function renderY(m: LiaModel, y: tf.Tensor2D): tf.Tensor4D {
+  return m.G.synthesis.forward(y, { noise: 'const' });
+}

@@ -1,0 +1,130 @@
+// Refinement of codes by optimisation (PAPER.md, section 6.3, equation 13):
+//   code* = argmin ‖x − g(code)‖² + β·‖ε(x) − ε(g(code))‖²,  g frozen,
+// with Adam, many images at once (each image's code only receives its own loss's gradient, and Adam
+// normalises per coordinate, so a batch is N independent optimisations run together).
+//
+// Spaces:
+// - 'y':     one y per image, broadcast to every synthesis layer (LIA's space);
+// - 'z':     one z per image, x̃ = g(Φ⁻¹(z)) (or g(mapping(z)) for an MLP decoder) — the paper's
+//            counter-example, which converges worse;
+// - 'wplus': one y per synthesis layer (Image2StyleGAN's extended space).
+// Starting points: the encoder's code f(x) (LIA), the mean y (Image2StyleGAN), or a random sample.
+import * as tf from '@tensorflow/tfjs';
+import { Adam } from '../train/adam.js';
+import { pixelLoss, perceptualLoss } from '../losses/reconstruction.js';
+import { InvertibleNetwork } from '../models/invertible.js';
+import type { Generator } from '../models/generator.js';
+import type { FeatureNet, FeatureLayer } from '../models/features.js';
+
+export const REFINE_SPACES = ['y', 'z', 'wplus'] as const;
+export type RefineSpace = (typeof REFINE_SPACES)[number];
+export const REFINE_INITS = ['encoder', 'mean', 'random'] as const;
+export type RefineInit = (typeof REFINE_INITS)[number];
+
+/** Defaults: 200 Adam steps at lr 0.01 with β = (0.9, 0.999) — Image2StyleGAN's optimiser settings. */
+export const REFINE_DEFAULTS = { steps: 200, lr: 0.01, beta1: 0.9, beta2: 0.999 } as const;
+
+export interface RefineOptions {
+  steps: number;
+  lr: number;
+  /** Weight of the perceptual term (0 or no network: pixel MSE only). */
+  beta: number;
+  perceptualNet?: FeatureNet;
+  perceptualLayer?: FeatureLayer;
+  space: RefineSpace;
+  /** Called after every step with the batch-mean losses (pixel MSE on [-1, 1] images). */
+  onStep?: (s: RefineStep) => void;
+}
+
+export interface RefineStep {
+  step: number;
+  loss: number;
+  mse: number;
+  perceptual: number;
+}
+
+export interface RefineResult {
+  /** The optimised code: [N, d] for y and z, [N, numWs, d] for wplus. */
+  code: tf.Tensor;
+  /** g(code), [N, R, R, C] in [-1, 1]. */
+  images: tf.Tensor4D;
+  history: RefineStep[];
+  /** Per-image pixel MSE on [-1, 1] images after the last step. */
+  finalMse: Float32Array;
+}
+
+/** The synthesis input for a code in a space: ws [N, numWs, d] or y [N, d]. */
+export function codeToWs(G: Generator, space: RefineSpace, code: tf.Tensor): tf.Tensor2D | tf.Tensor3D {
+  if (space === 'z') return G.toY(code as tf.Tensor2D);
+  return code as tf.Tensor2D | tf.Tensor3D;
+}
+
+/** g(code) with the constant noise that reconstruction uses everywhere. */
+export function renderCode(G: Generator, space: RefineSpace, code: tf.Tensor): tf.Tensor4D {
+  return tf.tidy(() => G.synthesis.forward(codeToWs(G, space, code), { noise: 'const' }));
+}
+
+/**
+ * Converts a y [N, d] starting point into the space being optimised: y itself, z = Φ(y) (which
+ * needs the invertible mapping), or y repeated for every synthesis layer.
+ */
+export function yToSpace(G: Generator, space: RefineSpace, y: tf.Tensor2D): tf.Tensor {
+  return tf.tidy(() => {
+    if (space === 'y') return y.clone();
+    if (space === 'wplus') return tf.tile(tf.expandDims(y, 1), [1, G.numWs, 1]);
+    if (!(G.mapping instanceof InvertibleNetwork)) throw new Error('a y cannot be mapped back to z: the decoder has the MLP mapping (start in z from a z instead)');
+    return G.mapping.forward(y);
+  });
+}
+
+/** Optimises one code per image of x [N, R, R, C] from `init` (already in `opts.space`). */
+export function refine(G: Generator, x: tf.Tensor4D, init: tf.Tensor, opts: RefineOptions): RefineResult {
+  if (!(opts.steps >= 0) || !Number.isInteger(opts.steps)) throw new Error(`steps must be a non-negative integer, got ${opts.steps}`);
+  if (!(opts.lr > 0)) throw new Error(`learning rate must be positive, got ${opts.lr}`);
+  const n = x.shape[0];
+  const wantShape = opts.space === 'wplus' ? [n, G.numWs, G.config.latentSize] : [n, G.config.latentSize];
+  if (init.shape.join() !== wantShape.join()) throw new Error(`initial code for space ${opts.space} must be [${wantShape}], got [${init.shape}]`);
+  const usePerceptual = opts.beta > 0 && opts.perceptualNet !== undefined;
+  if (opts.beta > 0 && !opts.perceptualNet) throw new Error('β > 0 needs a perceptual network');
+  const layer = opts.perceptualLayer ?? 'conv4';
+  const code = tf.variable(init, true);
+  const opt = new Adam(new Map([['code', code]]), { lr: opts.lr, beta1: REFINE_DEFAULTS.beta1, beta2: REFINE_DEFAULTS.beta2, eps: 1e-8 });
+  const history: RefineStep[] = [];
+  // The target features never change: compute them once.
+  const target = usePerceptual ? tf.tidy(() => opts.perceptualNet!.features(x, [layer])[layer]) : null;
+  try {
+    for (let step = 1; step <= opts.steps; step++) {
+      let parts: tf.Scalar[] = [];
+      const loss = opt.minimize(() => {
+        const xr = renderCode(G, opts.space, code);
+        const mse = pixelLoss(x, xr);
+        const per = target ? tf.mean(tf.squaredDifference(target, opts.perceptualNet!.features(xr, [layer])[layer])) as tf.Scalar : tf.scalar(0);
+        parts = [tf.keep(mse.clone()), tf.keep(per.clone())];
+        return tf.add(mse, tf.mul(per, opts.beta)) as tf.Scalar;
+      });
+      const [l, m, p] = [loss, ...parts].map((t) => t.dataSync()[0]);
+      tf.dispose([loss, ...parts]);
+      if (!Number.isFinite(l)) throw new Error(`refinement diverged at step ${step} (loss ${l}); lower the learning rate (--lr ${opts.lr})`);
+      const s = { step, loss: l, mse: m, perceptual: p };
+      history.push(s);
+      opts.onStep?.(s);
+    }
+    const images = renderCode(G, opts.space, code);
+    const finalMse = tf.tidy(() => tf.mean(tf.squaredDifference(x, images), [1, 2, 3]).dataSync() as Float32Array);
+    return { code: code.clone(), images, history, finalMse };
+  } finally {
+    code.dispose();
+    opt.dispose();
+    target?.dispose();
+  }
+}
+
+/** Per-image perceptual distance helper for reports: batch-mean losses of a fixed code. */
+export function evaluateCode(G: Generator, x: tf.Tensor4D, space: RefineSpace, code: tf.Tensor, beta: number, net?: FeatureNet, layer: FeatureLayer = 'conv4'): RefineStep {
+  return tf.tidy(() => {
+    const xr = renderCode(G, space, code);
+    const m = pixelLoss(x, xr).dataSync()[0];
+    const p = net && beta > 0 ? perceptualLoss(net, layer, x, xr).dataSync()[0] : 0;
+    return { step: 0, loss: m + beta * p, mse: m, perceptual: p };
+  });
+}
