@@ -10,6 +10,7 @@ import { registerEncoder } from './cli/commands/encoder.js';
 import { registerFeatures } from './cli/commands/features.js';
 import { registerInvert } from './cli/commands/invert.js';
 import { registerApps } from './cli/commands/apps.js';
+import { registerDemo } from './cli/commands/demo.js';
 import { shutdownEngine } from './engine/backend.js';
 
 const program = new Command()
@@ -27,6 +28,7 @@ registerEncoder(program);
 registerFeatures(program);
 registerInvert(program);
 registerApps(program);
+registerDemo(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -9,6 +9,8 @@ export async function runWithProgress<L extends object>(
   runDir: string,
   describe: (losses: L) => string,
   quiet = false,
+  /** Wall-clock time (Date.now()) at which the run writes a snapshot and stops, for time budgets. */
+  deadline = Infinity,
 ): Promise<RunResult> {
   const total = trainer.cfg.kimg;
   let stopRequested = false;
@@ -21,10 +23,10 @@ export async function runWithProgress<L extends object>(
   const sigterm = () => onSignal('SIGTERM');
   process.on('SIGINT', sigint);
   process.on('SIGTERM', sigterm);
-  const bar = new Progress(label, total * 1000, (_v, f) => `${f.kimg}/${total} kimg | ${f.ips} img/s | ${f.losses}`, quiet);
+  const bar = new Progress(label, total * 1000, (_v, f) => `${f.kimg}/${Number(total.toFixed(2))} kimg | ${f.ips} img/s | ${f.losses}`, quiet);
   try {
     const result = await runTraining(trainer, runDir, {
-      shouldStop: () => stopRequested,
+      shouldStop: () => stopRequested || Date.now() >= deadline,
       onStep: (s) => {
         const eta = ((s.totalKimg - s.kimg) * 1000) / Math.max(s.imgPerSec, 1e-9);
         bar.update(trainer.imagesSeen, { kimg: s.kimg.toFixed(2), ips: s.imgPerSec.toFixed(1), losses: describe(s.losses) }, eta);

@@ -34,7 +34,7 @@ export interface DecoderTrainConfig {
   preset?: PresetName;
 }
 
-export type PresetName = 'quick' | 'small' | 'paper';
+export type PresetName = 'demo' | 'quick' | 'small' | 'paper';
 
 export const DEFAULT_DECODER_CONFIG: DecoderTrainConfig = {
   data: 'fashion-mnist',
@@ -64,11 +64,13 @@ export const DEFAULT_DECODER_CONFIG: DecoderTrainConfig = {
 };
 
 /**
+ * demo: the narrow model of \`lia demo\`, trained for a few minutes (the demo sets kimg from its budget);
  * quick: recognisable Fashion-MNIST garments within an hour on 2 CPU cores (wasm);
  * small: the model ENGINE.md calibrated (G 0.78 M, D 0.87 M parameters), longer;
  * paper: the official code's scale (latent 512, widths to 512), for GPUs.
  */
 export const PRESETS: Record<PresetName, Partial<DecoderTrainConfig>> = {
+  demo: { resolution: 32, batch: 32, kimg: 20, latentSize: 64, widthBase: 256, widthMax: 64, emaKimg: 2, snapshotKimg: 10 },
   quick: { resolution: 32, batch: 32, kimg: 60, latentSize: 128, widthBase: 512, widthMax: 128, emaKimg: 5, snapshotKimg: 10 },
   small: { resolution: 32, batch: 32, kimg: 300, latentSize: 128, widthBase: 1024, widthMax: 128, snapshotKimg: 20 },
   paper: { batch: 32, kimg: 25000, latentSize: 512, widthBase: 16384, widthMax: 512, lr: 0.0015, emaKimg: 10, snapshotKimg: 200 },

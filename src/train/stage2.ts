@@ -8,7 +8,9 @@ import * as tf from '@tensorflow/tfjs';
 import { Generator } from '../models/generator.js';
 import { Discriminator } from '../models/discriminator.js';
 import { Encoder, type EncoderConfig } from '../models/encoder.js';
-import type { FeatureNet } from '../models/features.js';
+import type { FeatureNet, FeatureLayer } from '../models/features.js';
+import type { Vgg16 } from '../models/vgg16.js';
+import { calibratePerceptualWeight, type PerceptualWeight } from '../losses/perceptual-weight.js';
 import { dLogisticLoss, r1Penalty } from '../losses/gan.js';
 import { pixelLoss, perceptualLoss } from '../losses/reconstruction.js';
 import { Adam } from './adam.js';
@@ -16,7 +18,7 @@ import { readSnapshot, writeSnapshot, loadGroup, type SnapshotContents, type Var
 import { requireDecoderSnapshot, type DecoderSnapshotConfig } from './stage1.js';
 import { checkFinite } from './run-loop.js';
 import type { EncoderTrainConfig } from './encoder-config.js';
-import { BatchIterator, toUnitRange, type BatchIteratorState } from '../data/batches.js';
+import { BatchIterator, evalBatches, toUnitRange, type BatchIteratorState } from '../data/batches.js';
 import type { Dataset } from '../data/dataset.js';
 import { Rng } from '../util/rng.js';
 import { writeImageGrid } from '../io/images.js';
@@ -91,6 +93,22 @@ export function codeStatistics(G: Generator, predicts: 'y' | 'z', samples: numbe
     std[j] = Math.sqrt(Math.max(sq[j] / samples - mean[j] * mean[j], 1e-12));
   }
   return { mean: tf.tensor1d(mean), std: tf.tensor1d(std) };
+}
+
+/**
+ * β1 'auto' (see losses/perceptual-weight.ts): calibrated on up to 256 training images, against
+ * VGG16 conv4_3 when its weights are given.
+ */
+export function calibrateBeta1(ds: Dataset, net: FeatureNet, layer: FeatureLayer, vgg?: Vgg16): PerceptualWeight {
+  const n = Math.min(256, ds.train.end - ds.train.start);
+  const it = evalBatches(ds, 'train', n).next();
+  if (it.done) throw new Error(`${ds.name}: the training split is empty`);
+  const imgs = tf.tensor4d(it.value.data, it.value.shape);
+  try {
+    return calibratePerceptualWeight(net, layer, imgs, vgg);
+  } finally {
+    imgs.dispose();
+  }
 }
 
 /** The encoder network's settings for a decoder. */
