@@ -21,6 +21,8 @@ export interface EncoderConfig {
   numWs: number; // the decoder's synthesis layers (used by 'wplus')
   latent: EncoderLatent;
   widths: WidthConfig;
+  /** VAE-style (PAPER.md Figure 12's comparison): also predicts a log-variance per latent dimension. */
+  variational?: boolean;
 }
 
 class EncoderBlock extends Module {
@@ -66,7 +68,8 @@ export class Encoder extends Module {
     const flat = 16 * w(4);
     this.fc = this.child('fc', new EqualDense(rng, flat, config.latentSize));
     this.bnFc = this.child('bn_fc', new BatchNorm(config.latentSize));
-    const outSize = config.latent === 'wplus' ? config.numWs * config.latentSize : config.latentSize;
+    if (config.variational && config.latent === 'wplus') throw new Error('a variational encoder predicts one z: it cannot use --latent wplus');
+    const outSize = (config.latent === 'wplus' ? config.numWs * config.latentSize : config.latentSize) * (config.variational ? 2 : 1);
     this.out = this.child('out', new EqualDense(rng, config.latentSize, outSize));
     this.codeMean = this.buffer('code_mean', tf.zeros([config.latentSize]));
     this.codeStd = this.buffer('code_std', tf.ones([config.latentSize]));
@@ -87,17 +90,40 @@ export class Encoder extends Module {
     this.codeStd.assign(std);
   }
 
-  /** images [N, R, R, C] in [-1, 1] → y [N, d] ('w') or ws [N, numWs, d] ('wplus'). */
+  /** images [N, R, R, C] in [-1, 1] → y [N, d] ('w') or ws [N, numWs, d] ('wplus'); the mean for a variational encoder. */
   forward(x: tf.Tensor4D, training = false): tf.Tensor2D | tf.Tensor3D {
+    return tf.tidy(() => {
+      const raw = this.head(x, training);
+      const d = this.config.latentSize;
+      if (this.config.variational) return this.standardise(tf.slice(raw, [0, 0], [-1, d]) as tf.Tensor2D);
+      if (this.config.latent === 'w') return this.standardise(raw);
+      const ws = tf.reshape(raw, [x.shape[0], this.config.numWs, d]);
+      return tf.add(this.codeMean, tf.mul(this.codeStd, ws)) as tf.Tensor3D;
+    });
+  }
+
+  /** A variational encoder's posterior q(z|x): its mean and log-variance, [N, d] each. */
+  forwardVariational(x: tf.Tensor4D, training = false): { mean: tf.Tensor2D; logvar: tf.Tensor2D } {
+    if (!this.config.variational) throw new Error('forwardVariational needs an encoder built with variational: true');
+    const d = this.config.latentSize;
+    const raw = this.head(x, training);
+    const out = tf.tidy(() => ({ mean: this.standardise(tf.slice(raw, [0, 0], [-1, d]) as tf.Tensor2D), logvar: tf.slice(raw, [0, d], [-1, d]) as tf.Tensor2D }));
+    raw.dispose();
+    return out;
+  }
+
+  private standardise(raw: tf.Tensor2D): tf.Tensor2D {
+    return tf.add(this.codeMean, tf.mul(this.codeStd, raw)) as tf.Tensor2D;
+  }
+
+  /** The network up to its last dense layer, [N, out]. */
+  private head(x: tf.Tensor4D, training: boolean): tf.Tensor2D {
     return tf.tidy(() => {
       let h = this.input.forward(x);
       for (const b of this.blocks) h = b.forward(h, training);
       const flat = tf.reshape(h, [h.shape[0], -1]) as tf.Tensor2D;
       const f = activate(this.bnFc.forward(this.fc.forward(flat), training), 'lrelu') as tf.Tensor2D;
-      const raw = this.out.forward(f);
-      if (this.config.latent === 'w') return tf.add(this.codeMean, tf.mul(this.codeStd, raw)) as tf.Tensor2D;
-      const ws = tf.reshape(raw, [x.shape[0], this.config.numWs, this.config.latentSize]);
-      return tf.add(this.codeMean, tf.mul(this.codeStd, ws)) as tf.Tensor3D;
+      return this.out.forward(f);
     });
   }
 }

@@ -19,6 +19,7 @@ export interface EncoderTrainConfig {
   perceptualLayer: FeatureLayer; // ε's layer
   beta1: number | 'auto'; // perceptual weight; 'auto' = calibrated for ε (see perceptual-weight.ts)
   beta2: number; // adversarial weight (paper: 0.1)
+  kl?: number; // > 0: the VAE-style encoder of PAPER.md Figure 12 (q(z|x), sampled, + kl·KL(q ‖ N(0, I))); MLP decoders only
   r1Gamma: number; // R1 on c while it is fine-tuned (10)
   r1Interval: number; // lazy R1 interval
   seed: number;
@@ -74,6 +75,7 @@ export function resolveEncoderConfig(options: Partial<EncoderTrainConfig> & { de
   if (!(c.lrDecay > 0 && c.lrDecay <= 1)) fail('lrDecay', c.lrDecay, 'a number in (0, 1]');
   if (c.beta1 !== 'auto' && !(c.beta1 >= 0)) fail('beta1', c.beta1, "a number ≥ 0 or 'auto'");
   if (!(c.beta2 >= 0)) fail('beta2', c.beta2, 'a number ≥ 0');
+  if (c.kl !== undefined && !(c.kl >= 0)) fail('kl', c.kl, 'a number ≥ 0');
   if (c.latent !== 'w' && c.latent !== 'wplus') fail('latent', c.latent, "'w' or 'wplus'");
   return c;
 }

@@ -131,3 +131,27 @@ test("the encoder's output is standardised to the code distribution it predicts,
   assert.deepEqual(Array.from(await b.E.codeStd.data()), new Array(16).fill(1));
   b.dispose();
 });
+
+test('the VAE-style encoder samples z, adds its KL term, resumes exactly, and needs an MLP decoder', async () => {
+  await initEngine({ backend: 'cpu' });
+  const cfg = { ...encCfg('mlp'), kl: 0.01 };
+  const a = await EncoderTrainer.create(cfg, ds, perceptual);
+  assert.equal(a.E.config.variational, true);
+  const first = await a.trainStep();
+  assert.ok(first.kl! > 0 && Number.isFinite(first.kl!), `kl ${first.kl}`);
+  const snap = join(dir, 'enc-vae.safetensors');
+  await a.saveSnapshot(snap);
+  const tail = [await a.trainStep(), await a.trainStep()];
+  a.dispose();
+  const b = await EncoderTrainer.resume(snap, ds, perceptual);
+  const again = [await b.trainStep(), await b.trainStep()];
+  b.dispose();
+  assert.deepEqual(again, tail);
+  const { E } = await loadEncoder(snap);
+  const x = tf.randomUniform([2, 16, 16, 1], -1, 1) as tf.Tensor4D;
+  const mu = E.forward(x);
+  assert.deepEqual(mu.shape, [2, 16]);
+  tf.dispose([x, mu]);
+  E.dispose();
+  await assert.rejects(EncoderTrainer.create({ ...encCfg('invertible'), kl: 0.01 }, ds, perceptual), /needs a decoder trained with --mapping mlp/);
+});

@@ -32,6 +32,7 @@ export interface EncoderStepLosses {
   adv: number; // softplus(−c(x̃))
   loss_d: number;
   r1?: number;
+  kl?: number; // the VAE-style encoder's KL term
 }
 
 export interface EncoderSnapshotConfig {
@@ -115,7 +116,7 @@ export function calibrateBeta1(ds: Dataset, net: FeatureNet, layer: FeatureLayer
 export function encoderConfigFor(cfg: EncoderTrainConfig, dec: DecoderSnapshotConfig): EncoderConfig {
   const g = dec.generator;
   const numWs = 2 * (Math.log2(g.resolution) - 1);
-  return { resolution: g.resolution, channels: g.channels, latentSize: g.latentSize, numWs, latent: cfg.latent, widths: { base: cfg.widthBase, max: cfg.widthMax } };
+  return { resolution: g.resolution, channels: g.channels, latentSize: g.latentSize, numWs, latent: cfg.latent, widths: { base: cfg.widthBase, max: cfg.widthMax }, variational: (cfg.kl ?? 0) > 0 };
 }
 
 export class EncoderTrainer {
@@ -139,6 +140,7 @@ export class EncoderTrainer {
     readonly dataset: Dataset,
     readonly perceptualNet: FeatureNet,
   ) {
+    if ((cfg.kl ?? 0) > 0 && decoder.generator.mapping !== 'mlp') throw new Error('the VAE-style encoder (--kl) samples z through the MLP mapping: it needs a decoder trained with --mapping mlp');
     if (decoder.generator.mapping === 'mlp' && cfg.latent === 'wplus') throw new Error('the StyleGAN + encoder baseline predicts one z: --latent wplus needs a decoder with the invertible mapping');
     this.predicts = decoder.generator.mapping === 'mlp' ? 'z' : 'y';
     this.G = new Generator(decoder.train.seed, decoder.generator);
@@ -220,15 +222,29 @@ export class EncoderTrainer {
     }
 
     // f step.
+    const kl = cfg.kl ?? 0;
+    const noiseSeed = cfg.seed * 1_000_003 + this.step;
     scalars.loss_e = this.eOpt.minimize(() => {
-      const xr = reconstruct(this.E, this.G, this.predicts, real, true);
+      let xr: tf.Tensor4D;
+      let klTerm: tf.Scalar | null = null;
+      if (kl > 0) {
+        // VAE-style: z = μ + σ·ε, and KL(N(μ, σ²) ‖ N(0, I)) summed over dimensions, batch mean.
+        const { mean, logvar } = this.E.forwardVariational(real, true);
+        const eps = tf.randomNormal(mean.shape, 0, 1, 'float32', noiseSeed);
+        const z = tf.add(mean, tf.mul(tf.exp(tf.mul(logvar, 0.5)), eps)) as tf.Tensor2D;
+        xr = this.G.synthesis.forward(this.G.toY(z), { noise: 'const' });
+        klTerm = tf.mean(tf.sum(tf.mul(tf.sub(tf.add(tf.square(mean), tf.exp(logvar)), tf.add(logvar, 1)), 0.5), 1)) as tf.Scalar;
+        scalars.kl = tf.keep(klTerm.clone());
+      } else xr = reconstruct(this.E, this.G, this.predicts, real, true);
       const mse = pixelLoss(real, xr);
       const perc = perceptualLoss(this.perceptualNet, cfg.perceptualLayer, real, xr);
       const adv = tf.mean(tf.softplus(tf.neg(this.D.forward(xr)))) as tf.Scalar;
       scalars.mse = tf.keep(mse.clone());
       scalars.perceptual = tf.keep(perc.clone());
       scalars.adv = tf.keep(adv.clone());
-      return tf.addN([mse, tf.mul(perc, cfg.beta1), tf.mul(adv, cfg.beta2)]) as tf.Scalar;
+      const terms = [mse, tf.mul(perc, cfg.beta1), tf.mul(adv, cfg.beta2)];
+      if (klTerm) terms.push(tf.mul(klTerm, kl));
+      return tf.addN(terms) as tf.Scalar;
     });
     this.recordGradNorms(this.eOpt.lastGradNorms);
     real.dispose();
@@ -240,7 +256,7 @@ export class EncoderTrainer {
       losses[k] = (await t.data())[0];
       t.dispose();
     }
-    checkFinite(losses, this.step, ['loss_e', 'loss_d', 'r1', 'mse', 'perceptual', 'adv']);
+    checkFinite(losses, this.step, ['loss_e', 'loss_d', 'r1', 'mse', 'perceptual', 'adv', 'kl']);
     return losses as unknown as EncoderStepLosses;
   }
 

@@ -44,6 +44,7 @@ interface TrainOpts extends EngineOptions {
   perceptualLayer?: FeatureLayer;
   beta1?: string;
   beta2?: number;
+  kl?: number;
   vgg16?: string;
   seed?: number;
   snapshotKimg?: number;
@@ -84,6 +85,7 @@ export function registerEncoder(program: Command): void {
       .addOption(new Option('--perceptual-layer <name>', `its layer (default ${D.perceptualLayer})`).choices([...FEATURE_LAYERS]))
       .option('--beta1 <w>', "perceptual weight, or 'auto' to calibrate it for the network (default auto; see README)")
       .addOption(new Option('--beta2 <w>', `adversarial weight (default ${D.beta2})`).argParser(num))
+      .addOption(new Option('--kl <w>', 'VAE-style encoder (PAPER.md Figure 12): predicts mean and log-variance of z, samples z, adds w·KL(q(z|x) ‖ N(0, I)); needs an MLP-mapping decoder').argParser(num))
       .option('--vgg16 <file>', "VGG16 weights (safetensors) to calibrate --beta1 auto against the paper's 5e-5 on conv4_3")
       .addOption(new Option('--seed <n>', `seed (default ${D.seed})`).argParser((v) => Number.parseInt(v, 10)))
       .addOption(new Option('--snapshot-kimg <k>', `snapshot every k kimg (default ${D.snapshotKimg})`).argParser(num))
@@ -124,6 +126,7 @@ export function registerEncoder(program: Command): void {
         perceptualLayer: opts.perceptualLayer,
         beta1,
         beta2: opts.beta2,
+        kl: opts.kl,
         seed: opts.seed,
         snapshotKimg: opts.snapshotKimg,
         outDir: opts.out,
@@ -143,7 +146,7 @@ export function registerEncoder(program: Command): void {
       } else b1 = cfg.beta1;
       const full = { ...cfg, beta1: b1 };
       trainer = await EncoderTrainer.create(full, ds, net);
-      runDir = createRunDir(cfg.outDir, `${ds.name}-${g.resolution}-encoder${trainer.predicts === 'z' ? '-baseline' : ''}`);
+      runDir = createRunDir(cfg.outDir, `${ds.name}-${g.resolution}-encoder${(cfg.kl ?? 0) > 0 ? '-vae' : trainer.predicts === 'z' ? '-baseline' : ''}`);
       writeFileSync(join(runDir, 'options.json'), JSON.stringify({ ...trainer.snapshotConfig(), calibration, engine }, null, 2) + '\n');
       console.error(
         `run ${runDir}: encoder ${(trainer.E.numParams() / 1e6).toFixed(2)} M parameters predicting ${trainer.predicts === 'y' ? 'y (LIA)' : 'z through the MLP mapping (StyleGAN + encoder baseline)'}, ${cfg.kimg} kimg, backend ${engine.backend}`,
