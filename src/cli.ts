@@ -11,6 +11,7 @@ import { registerFeatures } from './cli/commands/features.js';
 import { registerInvert } from './cli/commands/invert.js';
 import { registerApps } from './cli/commands/apps.js';
 import { registerDemo } from './cli/commands/demo.js';
+import { registerExperiment } from './cli/commands/experiment.js';
 import { shutdownEngine } from './engine/backend.js';
 
 const program = new Command()
@@ -29,6 +30,7 @@ registerFeatures(program);
 registerInvert(program);
 registerApps(program);
 registerDemo(program);
+registerExperiment(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -56,12 +56,16 @@ export async function readSnapshot(path: string): Promise<SnapshotContents> {
   return { kind: metadata.kind, config, state, tensors, source: path };
 }
 
-/** Assigns `<group>.<name>` tensors to the variables of a group, checking names and shapes. */
-export function loadGroup(snap: SnapshotContents, group: string, vars: StateMap): void {
+/**
+ * Assigns `<group>.<name>` tensors to the variables of a group, checking names and shapes. Names in
+ * `optional` may be absent (snapshots from before they existed); those variables keep their values.
+ */
+export function loadGroup(snap: SnapshotContents, group: string, vars: StateMap, optional: ReadonlySet<string> = new Set()): void {
   for (const [name, entry] of vars) {
     const v = asEntry(entry);
     const key = `${group}.${name}`;
     const t = snap.tensors[key];
+    if (!t && optional.has(name)) continue;
     if (!t) throw new Error(`${snap.source}: missing tensor '${key}' (the snapshot was written by a different model configuration?)`);
     if (t.shape.length !== v.shape.length || t.shape.some((d, i) => d !== v.shape[i])) {
       throw new Error(`${snap.source}: tensor '${key}' has shape [${t.shape}], expected [${v.shape}]`);

@@ -63,6 +63,8 @@ export function reconstruct(E: Encoder, G: Generator, predicts: 'y' | 'z', x: tf
 }
 
 const CODE_STAT_SAMPLES = 10_000;
+/** Encoder checkpoints written before the output standardisation have no code statistics: identity. */
+const ENCODER_OPTIONAL_STATE: ReadonlySet<string> = new Set(['code_mean', 'code_std']);
 
 /**
  * Per-dimension mean and standard deviation of the code an encoder predicts: y = Φ⁻¹(z) estimated
@@ -176,7 +178,7 @@ export class EncoderTrainer {
     const snap = await readSnapshot(path);
     const saved = requireEncoderSnapshot(snap);
     const t = new EncoderTrainer({ ...saved.train, ...overrides } as EncoderTrainConfig & { beta1: number }, saved.decoder, dataset, perceptualNet);
-    for (const [group, vars] of Object.entries(t.stateGroups())) loadGroup(snap, group, vars);
+    for (const [group, vars] of Object.entries(t.stateGroups())) loadGroup(snap, group, vars, group === 'e' ? ENCODER_OPTIONAL_STATE : undefined);
     const st = snap.state as EncoderLoopState;
     t.step = st.step;
     t.imagesSeen = st.imagesSeen;
@@ -358,7 +360,7 @@ export async function loadEncoder(path: string): Promise<{ E: Encoder; G: Genera
   const config = requireEncoderSnapshot(snap);
   const E = new Encoder(new Rng(0), config.encoder);
   const G = new Generator(config.decoder.train.seed, config.decoder.generator);
-  loadGroup(snap, 'e', E.namedState());
+  loadGroup(snap, 'e', E.namedState(), ENCODER_OPTIONAL_STATE);
   loadGroup(snap, 'g_ema', G.namedState());
   return { E, G, config };
 }

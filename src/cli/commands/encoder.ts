@@ -159,6 +159,21 @@ export function registerEncoder(program: Command): void {
     }
   });
 
+  program
+    .command('export-encoder')
+    .description("write an encoder checkpoint's encoder and frozen EMA generator only (what encode, reconstruct, invert and the applications need; it cannot resume training)")
+    .requiredOption('--ckpt <snapshot>', 'encoder checkpoint (.safetensors)')
+    .requiredOption('--out <file>', 'output .safetensors')
+    .action(async (opts: { ckpt: string; out: string }) => {
+      const { readSafetensorsFile, writeSafetensorsFile } = await import('../../io/safetensors.js');
+      requireEncoderSnapshot(await readSnapshot(opts.ckpt));
+      const { tensors, metadata } = await readSafetensorsFile(opts.ckpt);
+      const kept = Object.fromEntries(Object.entries(tensors).filter(([k]) => k.startsWith('g_ema.') || k.startsWith('e.')));
+      await writeSafetensorsFile(opts.out, kept, { ...metadata, exported_from: opts.ckpt });
+      const n = Object.values(kept).reduce((a, t) => a + t.data.length, 0);
+      console.error(`wrote ${opts.out}: ${Object.keys(kept).length} tensors (e, g_ema), ${(n / 1e6).toFixed(2)} M values`);
+    });
+
   const imagesOption = () =>
     new Option('--images <spec>', "images: 'test' or 'train' (the checkpoint's dataset split), or any dataset spec (folder, mnist:…, fashion-mnist)").default('test');
 
