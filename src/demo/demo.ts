@@ -358,7 +358,7 @@ export async function runDemo(opts: DemoOptions, engine: EngineInfo): Promise<De
     sections.push({
       title: 'Setup',
       blocks: [
-        { kind: 'text', text: `Data: ${ds.name} (${ds.source}), ${ds.train.end - ds.train.start} training and ${ds.test.end - ds.test.start} held-out test images. Backend ${engine.backend}, ${engine.threads} thread(s). Budget ${opts.minutes} min.` },
+        { kind: 'text', text: `Data: ${ds.name}, ${ds.resolution}×${ds.resolution}×${ds.channels}, ${ds.train.end - ds.train.start} training and ${ds.test.end - ds.test.start} held-out test images. Backend ${engine.backend}, ${engine.threads} thread(s). Budget ${opts.minutes} min.` },
         {
           kind: 'table',
           head: ['stage', 'what', 'wall time'],

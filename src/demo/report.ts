@@ -58,8 +58,8 @@ export function reportHtml(r: Report): string {
     '<html lang="en"><head><meta charset="utf-8">',
     `<title>${esc(r.title)}</title>`,
     '<style>body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}' +
-      'table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}th{background:#f4f4f4}' +
-      'td:first-child,th:first-child{text-align:left}figure{margin:1.2em 0}figure img{max-width:100%;image-rendering:pixelated;border:1px solid #ddd}' +
+      'table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 10px;text-align:left}th{background:#f4f4f4}td.num{text-align:right}' +
+      'figure{margin:1.2em 0}figure img{max-width:100%;image-rendering:pixelated;border:1px solid #ddd}' +
       'figcaption{color:#555;font-size:0.92em}code,pre{background:#f6f6f6}pre{padding:0.6em;overflow-x:auto}</style>',
     '</head><body>',
     `<h1>${esc(r.title)}</h1>`,
@@ -73,7 +73,7 @@ export function reportHtml(r: Report): string {
       else if (b.kind === 'figure') out.push(`<figure><img src="${esc(b.src)}" alt="${esc(b.caption)}"><figcaption>${inline(b.caption)}</figcaption></figure>`);
       else {
         out.push('<table><thead><tr>' + b.head.map((h) => `<th>${inline(h)}</th>`).join('') + '</tr></thead><tbody>');
-        for (const row of b.rows) out.push('<tr>' + row.map((v) => `<td>${inline(cell(v))}</td>`).join('') + '</tr>');
+        for (const row of b.rows) out.push('<tr>' + row.map((v) => `<td${typeof v === 'number' || /^[-+]?[\d.,]+(e[-+]?\d+)?$/.test(String(v)) ? ' class="num"' : ''}>${inline(cell(v))}</td>`).join('') + '</tr>');
         out.push('</tbody></table>');
       }
     }
