@@ -18,7 +18,7 @@ import type { Trainable } from '../train/run-loop.js';
 import { runWithProgress } from '../cli/training.js';
 import { loadFeatureNet, type FeatureNet } from '../models/features.js';
 import { loadModel, disposeModel, encodeY, initialCode, type LiaModel } from '../invert/model.js';
-import { refine, renderCode, type RefineInit } from '../invert/refine.js';
+import { refine, renderCode, REFINE_DEFAULTS, type RefineInit } from '../invert/refine.js';
 import { interpolateImages, mixImages, renderY } from '../invert/apps.js';
 import { fitDirection, editSeries, type Direction } from '../invert/directions.js';
 import { writeImageGrid } from '../io/images.js';
@@ -268,7 +268,7 @@ export async function runDemo(opts: DemoOptions, engine: EngineInfo): Promise<De
       const code0 = initialCode(m, 'y', init, xr8, 1);
       const start = renderCode(m.G, 'y', code0);
       const s0 = tf.tidy(() => tf.mean(mse01(xr8, start)).dataSync()[0]);
-      const r = refine(m.G, xr8, code0, { steps: refineSteps, lr: 0.05, beta: m.encoder!.train.beta1, perceptualNet: net, perceptualLayer: m.encoder!.train.perceptualLayer, space: 'y' });
+      const r = refine(m.G, xr8, code0, { steps: refineSteps, lr: REFINE_DEFAULTS.lr, beta: m.encoder!.train.beta1, perceptualNet: net, perceptualLayer: m.encoder!.train.perceptualLayer, space: 'y' });
       series.push({ name: `from ${init}`, points: r.history.map((h) => [h.step, h.loss]) });
       const s1 = r.finalMse.reduce((a, v) => a + v, 0) / r.finalMse.length / 4;
       refineRows.push([init, s0, s1, r.history[0].loss, r.history.at(-1)!.loss]);

@@ -21,8 +21,8 @@ export type RefineSpace = (typeof REFINE_SPACES)[number];
 export const REFINE_INITS = ['encoder', 'mean', 'random'] as const;
 export type RefineInit = (typeof REFINE_INITS)[number];
 
-/** Defaults: 200 Adam steps at lr 0.01 with β = (0.9, 0.999) — Image2StyleGAN's optimiser settings. */
-export const REFINE_DEFAULTS = { steps: 200, lr: 0.01, beta1: 0.9, beta2: 0.999 } as const;
+/** Defaults: 200 Adam steps, β = (0.9, 0.999) as Image2StyleGAN; lr 0.1 from results/refinement-lr-probe (y has a per-dimension spread of about 2). */
+export const REFINE_DEFAULTS = { steps: 200, lr: 0.1, beta1: 0.9, beta2: 0.999 } as const;
 
 export interface RefineOptions {
   steps: number;

@@ -23,7 +23,7 @@ export function registerExperiment(program: Command): void {
       .option('--lia-encoder <file>', 'LIA encoder', 'results/encoders/fmnist32-quick-lia.safetensors')
       .option('--baseline-encoder <file>', 'StyleGAN + encoder baseline', 'results/encoders/fmnist32-quick-baseline.safetensors')
       .option('--eval-net <file>', 'evaluation network (FID, SWD, PPL)', 'results/features/fmnist-eval.safetensors')
-      .addOption(new Option('--lr <lr>', 'Adam learning rate of refinement and optimisation').argParser(num).default(0.05))
+      .addOption(new Option('--lr <lr>', 'Adam learning rate of refinement and optimisation').argParser(num).default(0.1))
       .addOption(new Option('--kl <w>', 'KL weight of the VAE-style encoder (Figure 12)').argParser(num).default(1e-3))
       .option('--quiet', 'no progress output'),
   ).action(async (opts: EngineOptions & { data: string; budget: PaperBudget; out: string; liaDecoder: string; mlpDecoder: string; liaEncoder: string; baselineEncoder: string; evalNet: string; lr: number; kl: number; quiet?: boolean }) => {
