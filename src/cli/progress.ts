@@ -51,3 +51,18 @@ export function formatDuration(sec: number): string {
   const m = Math.floor((s % 3600) / 60);
   return h ? `${h}h${String(m).padStart(2, '0')}m` : `${m}m${String(s % 60).padStart(2, '0')}s`;
 }
+
+let lastStatus = 0;
+
+/** One-line status: redrawn in place on a terminal; in logs, a line every 30 s and the final one. */
+export function statusLine(text: string, final = false): void {
+  if (process.stderr.isTTY) {
+    process.stderr.write(`\r${text}${final ? '\n' : ''}`);
+    return;
+  }
+  const now = Date.now();
+  if (final || now - lastStatus >= 30_000) {
+    lastStatus = now;
+    process.stderr.write(`${text}\n`);
+  }
+}

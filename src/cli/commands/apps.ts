@@ -1,6 +1,7 @@
 // Real-image applications: `lia interpolate --a --b` (through decoder.ts), `lia mix`,
 // `lia directions fit` and `lia edit`.
 import { Command, Option } from 'commander';
+import { statusLine } from '../progress.js';
 import * as tf from '@tensorflow/tfjs';
 import { addEngineOptions, initEngineFrom, parsePositiveInt, type EngineOptions } from '../engine-options.js';
 import { loadImagesFor, loadOneImage, type ImageTarget } from '../images.js';
@@ -101,9 +102,8 @@ export function registerApps(program: Command): void {
         const code = tf.tidy(() => encodeY(m, tf.tensor4d(images.data.subarray(i * size, (i + b) * size), [b, r, r, c])));
         y.set((await code.data()) as Float32Array, i * d);
         code.dispose();
-        process.stderr.write(`\rencoding ${i + b}/${images.n}`);
+        statusLine(`encoding ${i + b}/${images.n}`, i + b >= images.n);
       }
-      process.stderr.write('\n');
       const dirs: Direction[] = [];
       for (const name of wanted) {
         const k = dataset.classNames.indexOf(name);

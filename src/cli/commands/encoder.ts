@@ -1,5 +1,6 @@
 // Stage-2 commands: `lia train-encoder`, `lia encode`, `lia reconstruct`, `lia eval-reconstruction`.
 import { Command, Option } from 'commander';
+import { statusLine } from '../progress.js';
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -274,9 +275,8 @@ export function registerEncoder(program: Command): void {
       sums.psnr += (await p.sum().data())[0];
       sums.ssim += (await s.sum().data())[0];
       tf.dispose([x, xr, m, p, s]);
-      if (!opts.json) process.stderr.write(`\rreconstructing ${Math.min(i + b, n)}/${n}`);
+      if (!opts.json) statusLine(`reconstructing ${Math.min(i + b, n)}/${n}`, i + b >= n);
     }
-    if (!opts.json) process.stderr.write('\n');
     const result: Record<string, unknown> = {
       checkpoint: opts.ckpt,
       predicts: config.predicts,

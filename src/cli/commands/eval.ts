@@ -1,5 +1,6 @@
 // `lia eval`: metrics of a decoder snapshot (its EMA generator), appended to the run's metrics.jsonl.
 import { Command, Option } from 'commander';
+import { statusLine } from '../progress.js';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { addEngineOptions, initEngineFrom, parsePositiveInt, type EngineOptions } from '../engine-options.js';
@@ -71,9 +72,8 @@ export function registerEval(program: Command): void {
       pplSamples: opts.pplSamples,
       seed: opts.seed,
       batch: opts.batch,
-      onProgress: opts.json ? undefined : (m, done, total) => process.stderr.write(`\r${m}: ${done}/${total}   `),
+      onProgress: opts.json ? undefined : (m, done, total) => statusLine(`${m}: ${done}/${total}   `, done >= total),
     });
-    if (!opts.json) process.stderr.write('\n');
     const kimg = state ? state.imagesSeen / 1000 : undefined;
     const records = results.map((r) => toMetricRecord(r, { snapshot: opts.ckpt, kimg, backend: engine.backend }));
     if (opts.append) await appendMetrics(join(dirname(opts.ckpt), 'metrics.jsonl'), records);

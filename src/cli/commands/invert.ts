@@ -1,5 +1,6 @@
 // `lia invert`: refinement of codes by optimisation (PAPER.md equation 13), many images as one batch.
 import { Command, Option } from 'commander';
+import { statusLine } from '../progress.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -130,11 +131,10 @@ export function registerInvert(program: Command): void {
       space: opts.space,
       onStep: (s: RefineStep) => {
         lines.push(JSON.stringify({ ...s, mse01: s.mse / 4 }));
-        if (!opts.quiet && (s.step % 10 === 0 || s.step === opts.steps)) process.stderr.write(`\rstep ${s.step}/${opts.steps}  loss ${s.loss.toFixed(5)}  mse ${s.mse.toFixed(5)}`);
+        if (!opts.quiet && (s.step % 10 === 0 || s.step === opts.steps)) statusLine(`step ${s.step}/${opts.steps}  loss ${s.loss.toFixed(5)}  mse ${s.mse.toFixed(5)}`, s.step === opts.steps);
       },
     });
     const seconds = (performance.now() - t0) / 1000;
-    if (!opts.quiet) process.stderr.write('\n');
     const final = quality(x, result.images);
     writeTextAtomic(join(opts.out, 'losses.jsonl'), lines.join('\n') + (lines.length ? '\n' : ''));
     if (result.history.length) {
