@@ -26,3 +26,10 @@ export function parsePositiveInt(value: string): number {
   if (!Number.isInteger(n) || n <= 0) throw new Error(`expected a positive integer, got '${value}'`);
   return n;
 }
+
+/** A finite number, or a clear error naming the value. */
+export function parseNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new Error(`expected a number, got '${value}'`);
+  return n;
+}

@@ -74,3 +74,14 @@ export function loadGroup(snap: SnapshotContents, group: string, vars: StateMap,
     v.write(t.data as Float32Array);
   }
 }
+
+/**
+ * Copies only the tensors of `groups` (and the metadata) of a snapshot to `out`: what inference needs,
+ * without optimiser state. Returns the tensor and value counts.
+ */
+export async function exportGroups(path: string, out: string, groups: string[]): Promise<{ tensors: number; values: number }> {
+  const { tensors, metadata } = await readSafetensorsFile(path);
+  const kept = Object.fromEntries(Object.entries(tensors).filter(([k]) => groups.some((g) => k.startsWith(`${g}.`))));
+  await writeSafetensorsFile(out, kept, { ...metadata, exported_from: path });
+  return { tensors: Object.keys(kept).length, values: Object.values(kept).reduce((a, t) => a + t.data.length, 0) };
+}

@@ -4,22 +4,18 @@ import { interpolateReal } from './apps.js';
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join, dirname, basename } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { addEngineOptions, initEngineFrom, parsePositiveInt, type EngineOptions } from '../engine-options.js';
+import { addEngineOptions, initEngineFrom, parsePositiveInt, type EngineOptions, parseNumber } from '../engine-options.js';
 import { resolveDecoderConfig, PRESETS, DEFAULT_DECODER_CONFIG, type DecoderTrainConfig, type PresetName } from '../../train/decoder-config.js';
 import { DecoderTrainer, loadGenerator, requireDecoderSnapshot } from '../../train/stage1.js';
 import { runWithProgress } from '../training.js';
 import { writeSampleGrid } from '../../train/sampling.js';
 import { createRunDir, latestSnapshot } from '../../train/run-dir.js';
-import { readSnapshot } from '../../train/snapshot.js';
+import { readSnapshot, exportGroups } from '../../train/snapshot.js';
 import { loadDataset } from '../../data/index.js';
 import { writeImageGrid } from '../../io/images.js';
 import { interpolateLatents } from '../../invert/interpolate.js';
 
-function num(v: string): number {
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new Error(`expected a number, got '${v}'`);
-  return n;
-}
+const num = parseNumber;
 
 interface TrainOpts extends EngineOptions {
   data?: string;
@@ -141,13 +137,9 @@ export function registerDecoder(program: Command): void {
     .requiredOption('--ckpt <snapshot>', 'decoder snapshot (.safetensors)')
     .requiredOption('--out <file>', 'output .safetensors')
     .action(async (opts: { ckpt: string; out: string }) => {
-      const { readSafetensorsFile, writeSafetensorsFile } = await import('../../io/safetensors.js');
       requireDecoderSnapshot(await readSnapshot(opts.ckpt));
-      const { tensors, metadata } = await readSafetensorsFile(opts.ckpt);
-      const kept = Object.fromEntries(Object.entries(tensors).filter(([k]) => k.startsWith('g_ema.') || k.startsWith('d.')));
-      await writeSafetensorsFile(opts.out, kept, { ...metadata, exported_from: opts.ckpt });
-      const n = Object.values(kept).reduce((a, t) => a + t.data.length, 0);
-      console.error(`wrote ${opts.out}: ${Object.keys(kept).length} tensors (g_ema, d), ${(n / 1e6).toFixed(2)} M values`);
+      const r = await exportGroups(opts.ckpt, opts.out, ['g_ema', 'd']);
+      console.error(`wrote ${opts.out}: ${r.tensors} tensors (g_ema, d), ${(r.values / 1e6).toFixed(2)} M values`);
     });
 
   addEngineOptions(

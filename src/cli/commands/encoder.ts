@@ -4,11 +4,11 @@ import { statusLine } from '../progress.js';
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { addEngineOptions, initEngineFrom, parsePositiveInt, type EngineOptions } from '../engine-options.js';
+import { addEngineOptions, initEngineFrom, parsePositiveInt, type EngineOptions, parseNumber } from '../engine-options.js';
 import { resolveEncoderConfig, ENCODER_PRESETS, DEFAULT_ENCODER_CONFIG, type EncoderTrainConfig, type EncoderPresetName } from '../../train/encoder-config.js';
 import { EncoderTrainer, calibrateBeta1, loadEncoder, reconstruct, requireEncoderSnapshot, type EncoderSnapshotConfig } from '../../train/stage2.js';
 import { requireDecoderSnapshot } from '../../train/stage1.js';
-import { readSnapshot } from '../../train/snapshot.js';
+import { readSnapshot, exportGroups } from '../../train/snapshot.js';
 import { createRunDir, latestSnapshot } from '../../train/run-dir.js';
 import { loadDataset, evalBatches, type Dataset } from '../../data/index.js';
 import { loadImagesFor, type ImageBatch, type LoadedImages } from '../images.js';
@@ -25,11 +25,7 @@ import type { Encoder } from '../../models/encoder.js';
 import type { Generator } from '../../models/generator.js';
 import { InvertibleNetwork } from '../../models/invertible.js';
 
-function num(v: string): number {
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new Error(`expected a number, got '${v}'`);
-  return n;
-}
+const num = parseNumber;
 
 const D = DEFAULT_ENCODER_CONFIG;
 
@@ -166,13 +162,9 @@ export function registerEncoder(program: Command): void {
     .requiredOption('--ckpt <snapshot>', 'encoder checkpoint (.safetensors)')
     .requiredOption('--out <file>', 'output .safetensors')
     .action(async (opts: { ckpt: string; out: string }) => {
-      const { readSafetensorsFile, writeSafetensorsFile } = await import('../../io/safetensors.js');
       requireEncoderSnapshot(await readSnapshot(opts.ckpt));
-      const { tensors, metadata } = await readSafetensorsFile(opts.ckpt);
-      const kept = Object.fromEntries(Object.entries(tensors).filter(([k]) => k.startsWith('g_ema.') || k.startsWith('e.')));
-      await writeSafetensorsFile(opts.out, kept, { ...metadata, exported_from: opts.ckpt });
-      const n = Object.values(kept).reduce((a, t) => a + t.data.length, 0);
-      console.error(`wrote ${opts.out}: ${Object.keys(kept).length} tensors (e, g_ema), ${(n / 1e6).toFixed(2)} M values`);
+      const r = await exportGroups(opts.ckpt, opts.out, ['e', 'g_ema']);
+      console.error(`wrote ${opts.out}: ${r.tensors} tensors (e, g_ema), ${(r.values / 1e6).toFixed(2)} M values`);
     });
 
   const imagesOption = () =>

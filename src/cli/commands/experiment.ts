@@ -1,13 +1,9 @@
 // `lia experiment paper`: the paper's comparisons at small scale (src/experiments/paper.ts).
 import { Command, Option } from 'commander';
-import { addEngineOptions, initEngineFrom, type EngineOptions } from '../engine-options.js';
+import { addEngineOptions, initEngineFrom, type EngineOptions, parseNumber } from '../engine-options.js';
 import { runPaperExperiment, PAPER_BUDGETS, type PaperBudget } from '../../experiments/paper.js';
 
-function num(v: string): number {
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new Error(`expected a number, got '${v}'`);
-  return n;
-}
+const num = parseNumber;
 
 export function registerExperiment(program: Command): void {
   const exp = program.command('experiment').description('reproduce the paper’s measurements');

@@ -4,7 +4,7 @@ import { statusLine } from '../progress.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { addEngineOptions, initEngineFrom, parsePositiveInt, type EngineOptions } from '../engine-options.js';
+import { addEngineOptions, initEngineFrom, parsePositiveInt, type EngineOptions, parseNumber } from '../engine-options.js';
 import { loadImagesFor } from '../images.js';
 import { loadModel, disposeModel, initialCode, type LiaModel } from '../../invert/model.js';
 import { refine, renderCode, REFINE_SPACES, REFINE_INITS, REFINE_DEFAULTS, type RefineSpace, type RefineInit, type RefineStep } from '../../invert/refine.js';
@@ -18,11 +18,7 @@ import { writeTextAtomic } from '../../io/files.js';
 import { lineChartSvg } from '../../io/chart.js';
 import { formatTable } from '../table.js';
 
-function num(v: string): number {
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new Error(`expected a number, got '${v}'`);
-  return n;
-}
+const num = parseNumber;
 
 export interface Quality {
   mse01: number;
