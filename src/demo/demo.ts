@@ -47,7 +47,7 @@ export interface DemoResult {
 }
 
 /** Shares of the budget: stage 1, stage 2; the rest is for the applications and the report. */
-const SHARE = { decoder: 0.52, encoder: 0.3 };
+const SHARE = { decoder: 0.55, encoder: 0.33 };
 const TRAINED_NETS: Record<string, { perceptual: string; eval: string }> = {
   'fashion-mnist': { perceptual: 'results/features/fmnist-perceptual.safetensors', eval: 'results/features/fmnist-eval.safetensors' },
 };
@@ -118,7 +118,9 @@ async function writeRows(path: string, rows: Float32Array[], n: number, r: numbe
 function pickByClass(ds: Dataset, count: number, offset = 0): number[] {
   const out: number[] = [];
   const seen = new Set<number>();
-  for (let i = ds.test.start + offset; i < ds.test.end && out.length < count; i++) {
+  const n = ds.test.end - ds.test.start;
+  for (let k = 0; k < n && out.length < count; k++) {
+    const i = ds.test.start + ((offset + k) % n); // wraps around on small test splits
     const l = ds.labels ? ds.labels[i] : i;
     if (ds.labels && seen.has(l)) continue;
     seen.add(l);
@@ -344,7 +346,7 @@ export async function runDemo(opts: DemoOptions, engine: EngineInfo): Promise<De
         edited.push(`row ${k + 1}: a ${ds.classNames[own]} moved along '${target.name}' with α = ${strengths.join(', ')}`);
         tf.dispose([x, y, imgs]);
       }
-      await writeRows(join(dir, 'editing.png'), editRows, strengths.length + 1, res, ch);
+      if (editRows.length) await writeRows(join(dir, 'editing.png'), editRows, strengths.length + 1, res, ch);
       summary.directions = dirs.map((x) => ({ name: x.name, heldOutAccuracy: x.heldOutAccuracy }));
     }
     timings.applications = since(tStage);
@@ -354,7 +356,10 @@ export async function runDemo(opts: DemoOptions, engine: EngineInfo): Promise<De
     summary.encoder = { snapshot: encRun.snapshot, kimg: encRun.kimg, params: eParams, beta1 };
 
     // The report.
-    const fmt = (s: number) => `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+    const fmt = (s: number) => {
+      const r = Math.round(s);
+      return `${Math.floor(r / 60)} min ${r % 60} s`;
+    };
     sections.push({
       title: 'Setup',
       blocks: [

@@ -1,11 +1,12 @@
 // Sample grids of a decoder: fixed latents per run, rendered through the EMA generator.
 import * as tf from '@tensorflow/tfjs';
+import { tfSeed } from '../util/rng.js';
 import { writeImageGrid } from '../io/images.js';
 import type { Generator } from '../models/generator.js';
 
 /** Fixed latents for the sample grids of a run (the same at every snapshot and after a resume). */
 export function gridLatents(seed: number, n: number, latentSize: number): tf.Tensor2D {
-  return tf.randomNormal([n, latentSize], 0, 1, 'float32', seed + 1234) as tf.Tensor2D;
+  return tf.randomNormal([n, latentSize], 0, 1, 'float32', tfSeed(seed + 1234)) as tf.Tensor2D;
 }
 
 /** Renders `z` through a generator in batches and writes a PNG grid. */

@@ -16,7 +16,7 @@ import { checkFinite } from './run-loop.js';
 import { gridLatents, writeSampleGrid } from './sampling.js';
 import { BatchIterator, type BatchIteratorState } from '../data/batches.js';
 import type { Dataset } from '../data/dataset.js';
-import { Rng, type RngState } from '../util/rng.js';
+import { Rng, type RngState, tfSeed } from '../util/rng.js';
 
 export const DECODER_KIND = 'lia-decoder';
 
@@ -110,10 +110,10 @@ export class DecoderTrainer {
   /** Latents for one batch: z, and with probability mixingProb a second z and a crossover layer. */
   private sampleLatents(): { z: tf.Tensor2D; mix?: { z: tf.Tensor2D; crossover: number }; noiseSeed: number } {
     const { batch, latentSize, mixingProb } = this.cfg;
-    const z = tf.randomNormal([batch, latentSize], 0, 1, 'float32', this.rng.nextUint32()) as tf.Tensor2D;
+    const z = tf.randomNormal([batch, latentSize], 0, 1, 'float32', tfSeed(this.rng.nextUint32())) as tf.Tensor2D;
     const mixing = this.rng.next() < mixingProb;
     const mix = mixing
-      ? { z: tf.randomNormal([batch, latentSize], 0, 1, 'float32', this.rng.nextUint32()) as tf.Tensor2D, crossover: 1 + this.rng.int(this.G.numWs - 1) }
+      ? { z: tf.randomNormal([batch, latentSize], 0, 1, 'float32', tfSeed(this.rng.nextUint32())) as tf.Tensor2D, crossover: 1 + this.rng.int(this.G.numWs - 1) }
       : undefined;
     return { z, mix, noiseSeed: this.rng.nextUint32() };
   }

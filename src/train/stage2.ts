@@ -20,7 +20,7 @@ import { checkFinite } from './run-loop.js';
 import type { EncoderTrainConfig } from './encoder-config.js';
 import { BatchIterator, evalBatches, toUnitRange, type BatchIteratorState } from '../data/batches.js';
 import type { Dataset } from '../data/dataset.js';
-import { Rng } from '../util/rng.js';
+import { Rng, tfSeed } from '../util/rng.js';
 import { writeImageGrid } from '../io/images.js';
 
 export const ENCODER_KIND = 'lia-encoder';
@@ -232,7 +232,7 @@ export class EncoderTrainer {
       if (kl > 0) {
         // VAE-style: z = μ + σ·ε, and KL(N(μ, σ²) ‖ N(0, I)) summed over dimensions, batch mean.
         const { mean, logvar } = this.E.forwardVariational(real, true);
-        const eps = tf.randomNormal(mean.shape, 0, 1, 'float32', noiseSeed);
+        const eps = tf.randomNormal(mean.shape, 0, 1, 'float32', tfSeed(noiseSeed));
         const z = tf.add(mean, tf.mul(tf.exp(tf.mul(logvar, 0.5)), eps)) as tf.Tensor2D;
         xr = this.G.synthesis.forward(this.G.toY(z), { noise: 'const' });
         klTerm = tf.mean(tf.sum(tf.mul(tf.sub(tf.add(tf.square(mean), tf.exp(logvar)), tf.add(logvar, 1)), 0.5), 1)) as tf.Scalar;

@@ -130,3 +130,12 @@ export class Rng {
     this.spare = state.spare;
   }
 }
+
+/**
+ * A seed for tfjs's seeded random ops. tfjs treats a seed of 0 as "no seed" and draws from
+ * Math.random instead, which silently breaks reproducibility for seed 0; every seed is shifted to
+ * be ≥ 1.
+ */
+export function tfSeed(seed: number): number {
+  return Math.abs(Math.trunc(seed)) + 1;
+}

@@ -4,6 +4,7 @@ import { interpolateReal } from './apps.js';
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join, dirname, basename } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { tfSeed } from '../../util/rng.js';
 import { addEngineOptions, initEngineFrom, parsePositiveInt, type EngineOptions, parseNumber } from '../engine-options.js';
 import { resolveDecoderConfig, PRESETS, DEFAULT_DECODER_CONFIG, type DecoderTrainConfig, type PresetName } from '../../train/decoder-config.js';
 import { DecoderTrainer, loadGenerator, requireDecoderSnapshot } from '../../train/stage1.js';
@@ -154,7 +155,7 @@ export function registerDecoder(program: Command): void {
   ).action(async (opts: EngineOptions & { ckpt: string; n: number; truncation: number; seed: number; out: string }) => {
     await initEngineFrom(opts);
     const { G } = await loadGenerator(opts.ckpt);
-    const z = tf.randomNormal([opts.n, G.config.latentSize], 0, 1, 'float32', opts.seed) as tf.Tensor2D;
+    const z = tf.randomNormal([opts.n, G.config.latentSize], 0, 1, 'float32', tfSeed(opts.seed)) as tf.Tensor2D;
     await writeSampleGrid(G, z, opts.out, { truncation: opts.truncation });
     z.dispose();
     G.dispose();
@@ -185,7 +186,7 @@ export function registerDecoder(program: Command): void {
     const out = new Float32Array(n * r * r * c);
     for (let p = 0; p < opts.pairs; p++) {
       const imgs = tf.tidy(() => {
-        const z = tf.randomNormal([2, latentSize], 0, 1, 'float32', opts.seed + p) as tf.Tensor2D;
+        const z = tf.randomNormal([2, latentSize], 0, 1, 'float32', tfSeed(opts.seed + p)) as tf.Tensor2D;
         const [za, zb] = tf.split(z, 2, 0) as [tf.Tensor2D, tf.Tensor2D];
         const y = opts.space === 'z' ? G.toY(interpolateLatents(za, zb, opts.steps, 'slerp')) : interpolateLatents(G.toY(za), G.toY(zb), opts.steps, 'lerp');
         return G.synthesis.forward(y, { noise: 'const' });
