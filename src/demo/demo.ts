@@ -19,7 +19,8 @@ import { runWithProgress } from '../cli/training.js';
 import { loadFeatureNet, type FeatureNet } from '../models/features.js';
 import { loadModel, disposeModel, encodeY, initialCode, type LiaModel } from '../invert/model.js';
 import { refine, renderCode, REFINE_DEFAULTS, type RefineInit } from '../invert/refine.js';
-import { interpolateImages, mixImages, renderY } from '../invert/apps.js';
+import { interpolateImages, mixImages } from '../invert/apps.js';
+import { asGeneratorLike } from '../metrics/index.js';
 import { fitDirection, editSeries, type Direction } from '../invert/directions.js';
 import { writeImageGrid } from '../io/images.js';
 import { writeTextAtomic } from '../io/files.js';
@@ -222,7 +223,7 @@ export async function runDemo(opts: DemoOptions, engine: EngineInfo): Promise<De
       const y = encodeY(m, x);
       await y.data();
       encSec += (performance.now() - te) / 1000;
-      const xr = renderY(m, y);
+      const xr = m.G.render(y);
       recon.set((await xr.data()) as Float32Array, i * size);
       const parts = [mse01(x, xr), psnr(x, xr), ssim(x, xr)];
       const sums = await Promise.all(parts.map((t) => t.sum().data()));
@@ -243,7 +244,7 @@ export async function runDemo(opts: DemoOptions, engine: EngineInfo): Promise<De
     if (evalPath) {
       const evalNet = await loadFeatureNet(evalPath);
       const n = nEval;
-      const gen = { latentSize: m.G.config.latentSize, resolution: res, channels: ch, mapping: (zz: tf.Tensor2D) => m.G.toY(zz), synthesis: (y: tf.Tensor2D) => m.G.synthesis.forward(y, { noise: 'const' }) };
+      const gen = asGeneratorLike(m.G);
       const cache = new Map<string, unknown>();
       const samples = await computeMetrics(['fid', 'swd'], { generator: gen, realTest: ds, featureNet: evalNet, numImages: n, seed: 0, batch: 100, cache });
       const fake: ImageSource = async function* () {
@@ -341,7 +342,7 @@ export async function runDemo(opts: DemoOptions, engine: EngineInfo): Promise<De
         const x = imagesAt(ds, [i]);
         const y = encodeY(m, x);
         const series = editSeries(await y.data(), target, strengths);
-        const imgs = tf.tidy(() => tf.concat([x, renderY(m, tf.tensor2d(series, [strengths.length, d]))]));
+        const imgs = tf.tidy(() => tf.concat([x, m.G.render(tf.tensor2d(series, [strengths.length, d]))]));
         editRows.push((await imgs.data()) as Float32Array);
         edited.push(`row ${k + 1}: a ${ds.classNames[own]} moved along '${target.name}' with α = ${strengths.join(', ')}`);
         tf.dispose([x, y, imgs]);

@@ -19,7 +19,7 @@ import { EncoderTrainer } from '../train/stage2.js';
 import { resolveEncoderConfig } from '../train/encoder-config.js';
 import { loadModel, disposeModel, initialCode, encodeY, type LiaModel } from '../invert/model.js';
 import { refine, type RefineInit, type RefineSpace, type RefineStep } from '../invert/refine.js';
-import { computeMetrics, type ImageSource, type GeneratorLike } from '../metrics/index.js';
+import { computeMetrics, asGeneratorLike, type ImageSource } from '../metrics/index.js';
 import { mse01, psnr, ssim } from '../metrics/image-quality.js';
 import { writeImageGrid } from '../io/images.js';
 import { writeTextAtomic } from '../io/files.js';
@@ -121,7 +121,7 @@ async function encodeAll(m: LiaModel, x: Float32Array, r: number, c: number): Pr
     const y = encodeY(m, xt);
     await y.data();
     sec += (performance.now() - t0) / 1000;
-    const img = m.G.synthesis.forward(y, { noise: 'const' });
+    const img = m.G.render(y);
     recon.set((await img.data()) as Float32Array, i * size);
     tf.dispose([xt, y, img]);
   }
@@ -237,7 +237,7 @@ export async function runPaperExperiment(opts: PaperOptions, engine: EngineInfo)
   const ppl: Record<string, Record<string, number>> = {};
   for (const [name, path] of [['LIA (Φ⁻¹)', opts.liaDecoder], ['StyleGAN (MLP mapping)', opts.mlpDecoder]] as const) {
     const { G } = await loadGenerator(path);
-    const gen: GeneratorLike = { latentSize: G.config.latentSize, resolution: r, channels: c, mapping: (z) => G.toY(z), synthesis: (y) => G.synthesis.forward(y, { noise: 'const' }) };
+    const gen = asGeneratorLike(G);
     const ms = await computeMetrics(['ppl_z', 'ppl_y'], { generator: gen, featureNet: evalNet, numImages: B.pplSamples, pplSamples: B.pplSamples, seed: 0, batch: 100 });
     ppl[name] = Object.fromEntries(ms.map((m) => [m.metric, m.value]));
     pplRows.push([name, ms[0].value, ms[1].value, ms[1].value / ms[0].value]);

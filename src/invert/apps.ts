@@ -19,8 +19,7 @@ export function interpolateImages(m: LiaModel, a: tf.Tensor4D, b: tf.Tensor4D, s
     const ca = encodeIn(m, a, space);
     const cb = encodeIn(m, b, space);
     const path = interpolateLatents(ca, cb, steps, space === 'y' ? 'lerp' : 'slerp');
-    const y = space === 'y' ? path : m.G.toY(path);
-    return m.G.synthesis.forward(y, { noise: 'const' });
+    return m.G.render(path, space);
   });
 }
 
@@ -36,11 +35,6 @@ export function mixImages(m: LiaModel, coarse: tf.Tensor4D, fine: tf.Tensor4D, c
     const yf = encodeY(m, fine);
     const ws = m.G.mixWs(yc, yf, crossover);
     const both = tf.concat([yc, yf], 0) as tf.Tensor2D;
-    return tf.concat([m.G.synthesis.forward(both, { noise: 'const' }), m.G.synthesis.forward(ws, { noise: 'const' })], 0) as tf.Tensor4D;
+    return tf.concat([m.G.render(both), m.G.render(ws)], 0) as tf.Tensor4D;
   });
-}
-
-/** g(y) for codes y [N, d] (broadcast to every layer). */
-export function renderY(m: LiaModel, y: tf.Tensor2D): tf.Tensor4D {
-  return m.G.synthesis.forward(y, { noise: 'const' });
 }

@@ -11,7 +11,7 @@
 // Starting points: the encoder's code f(x) (LIA), the mean y (Image2StyleGAN), or a random sample.
 import * as tf from '@tensorflow/tfjs';
 import { Adam } from '../train/adam.js';
-import { pixelLoss, perceptualLoss } from '../losses/reconstruction.js';
+import { pixelLoss } from '../losses/reconstruction.js';
 import { InvertibleNetwork } from '../models/invertible.js';
 import type { Generator } from '../models/generator.js';
 import type { FeatureNet, FeatureLayer } from '../models/features.js';
@@ -53,15 +53,9 @@ export interface RefineResult {
   finalMse: Float32Array;
 }
 
-/** The synthesis input for a code in a space: ws [N, numWs, d] or y [N, d]. */
-export function codeToWs(G: Generator, space: RefineSpace, code: tf.Tensor): tf.Tensor2D | tf.Tensor3D {
-  if (space === 'z') return G.toY(code as tf.Tensor2D);
-  return code as tf.Tensor2D | tf.Tensor3D;
-}
-
-/** g(code) with the constant noise that reconstruction uses everywhere. */
+/** g(code) for a code in a space (y and wplus go to synthesis directly, z through the mapping). */
 export function renderCode(G: Generator, space: RefineSpace, code: tf.Tensor): tf.Tensor4D {
-  return tf.tidy(() => G.synthesis.forward(codeToWs(G, space, code), { noise: 'const' }));
+  return G.render(code, space === 'z' ? 'z' : 'y');
 }
 
 /**
@@ -117,14 +111,4 @@ export function refine(G: Generator, x: tf.Tensor4D, init: tf.Tensor, opts: Refi
     opt.dispose();
     target?.dispose();
   }
-}
-
-/** Per-image perceptual distance helper for reports: batch-mean losses of a fixed code. */
-export function evaluateCode(G: Generator, x: tf.Tensor4D, space: RefineSpace, code: tf.Tensor, beta: number, net?: FeatureNet, layer: FeatureLayer = 'conv4'): RefineStep {
-  return tf.tidy(() => {
-    const xr = renderCode(G, space, code);
-    const m = pixelLoss(x, xr).dataSync()[0];
-    const p = net && beta > 0 ? perceptualLoss(net, layer, x, xr).dataSync()[0] : 0;
-    return { step: 0, loss: m + beta * p, mse: m, perceptual: p };
-  });
 }

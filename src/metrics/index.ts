@@ -4,6 +4,7 @@ import { resolveMetric } from './registry.js';
 import type { MetricContext, MetricResult } from './types.js';
 
 export type { GeneratorLike, ImageSource, MetricContext, MetricDefinition, MetricResult } from './types.js';
+export { asGeneratorLike } from './adapters.js';
 export { registerMetric, listMetrics, resolveMetric, countLabel } from './registry.js';
 export { appendMetrics, readMetrics, toMetricRecord, type MetricRecord } from './jsonl.js';
 export { featureStats, frechetDistance, computeFid, FID_LAYER, type GaussianStats } from './fid.js';

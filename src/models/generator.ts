@@ -80,6 +80,15 @@ export class Generator extends Module {
     });
   }
 
+  /**
+   * g(code) with the fixed noise maps, so that the same code always gives the same image (what
+   * reconstruction, refinement, the applications and the metrics use): y [N, d] or ws [N, numWs, d],
+   * or z [N, d] (from = 'z'), which goes through Φ⁻¹ or the MLP mapping first.
+   */
+  render(code: tf.Tensor, from: 'y' | 'z' = 'y'): tf.Tensor4D {
+    return tf.tidy(() => this.synthesis.forward(from === 'z' ? this.toY(code as tf.Tensor2D) : (code as tf.Tensor2D | tf.Tensor3D), { noise: 'const' }));
+  }
+
   /** ws [N, numWs, d]: y1 for layers < crossover, y2 from crossover on. */
   mixWs(y1: tf.Tensor2D, y2: tf.Tensor2D, crossover: number): tf.Tensor3D {
     return tf.tidy(() => {

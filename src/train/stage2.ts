@@ -55,11 +55,7 @@ interface EncoderLoopState {
 
 /** The images an encoder reconstructs: x̃ = g(f(x)) for LIA, g(mapping(f(x))) for the baseline. */
 export function reconstruct(E: Encoder, G: Generator, predicts: 'y' | 'z', x: tf.Tensor4D, training = false): tf.Tensor4D {
-  return tf.tidy(() => {
-    const code = E.forward(x, training);
-    const ws = predicts === 'z' ? G.toY(code as tf.Tensor2D) : code;
-    return G.synthesis.forward(ws, { noise: 'const' });
-  });
+  return tf.tidy(() => G.render(E.forward(x, training), predicts));
 }
 
 const CODE_STAT_SAMPLES = 10_000;
@@ -234,7 +230,7 @@ export class EncoderTrainer {
         const { mean, logvar } = this.E.forwardVariational(real, true);
         const eps = tf.randomNormal(mean.shape, 0, 1, 'float32', tfSeed(noiseSeed));
         const z = tf.add(mean, tf.mul(tf.exp(tf.mul(logvar, 0.5)), eps)) as tf.Tensor2D;
-        xr = this.G.synthesis.forward(this.G.toY(z), { noise: 'const' });
+        xr = this.G.render(z, 'z');
         klTerm = tf.mean(tf.sum(tf.mul(tf.sub(tf.add(tf.square(mean), tf.exp(logvar)), tf.add(logvar, 1)), 0.5), 1)) as tf.Scalar;
         scalars.kl = tf.keep(klTerm.clone());
       } else xr = reconstruct(this.E, this.G, this.predicts, real, true);

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { addEngineOptions, initEngineFrom, parsePositiveInt, type EngineOptions } from '../engine-options.js';
 import { loadImagesFor, loadOneImage, type ImageTarget } from '../images.js';
 import { loadModel, disposeModel, encodeY, type LiaModel } from '../../invert/model.js';
-import { interpolateImages, mixImages, renderY } from '../../invert/apps.js';
+import { interpolateImages, mixImages } from '../../invert/apps.js';
 import { fitDirection, editSeries, type Direction } from '../../invert/directions.js';
 import { writeImageGrid } from '../../io/images.js';
 import { writeSafetensorsFile, readSafetensorsFile, withLiaMetadata, readLiaConfig } from '../../io/safetensors.js';
@@ -143,7 +143,7 @@ export function registerApps(program: Command): void {
       const img = await one(m, opts.image);
       const y = encodeY(m, img.x);
       const codes = editSeries(await y.data(), dir, strengths);
-      const out = tf.tidy(() => tf.concat([img.x, renderY(m, tf.tensor2d(codes, [strengths.length, dir.n.length]))], 0) as tf.Tensor4D);
+      const out = tf.tidy(() => tf.concat([img.x, m.G.render(tf.tensor2d(codes, [strengths.length, dir.n.length]))], 0) as tf.Tensor4D);
       await writeStrip(opts.out, m, out, ['original', ...strengths.map((a) => `α=${a}`)]);
       tf.dispose([img.x, y, out]);
       console.error(`wrote ${opts.out}: ${img.name} edited along '${dir.name}' at α = ${strengths.join(', ')}`);

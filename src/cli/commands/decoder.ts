@@ -189,7 +189,7 @@ export function registerDecoder(program: Command): void {
         const z = tf.randomNormal([2, latentSize], 0, 1, 'float32', tfSeed(opts.seed + p)) as tf.Tensor2D;
         const [za, zb] = tf.split(z, 2, 0) as [tf.Tensor2D, tf.Tensor2D];
         const y = opts.space === 'z' ? G.toY(interpolateLatents(za, zb, opts.steps, 'slerp')) : interpolateLatents(G.toY(za), G.toY(zb), opts.steps, 'lerp');
-        return G.synthesis.forward(y, { noise: 'const' });
+        return G.render(y);
       });
       out.set((await imgs.data()) as Float32Array, p * opts.steps * r * r * c);
       imgs.dispose();

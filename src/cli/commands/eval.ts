@@ -9,23 +9,11 @@ import { readSnapshot } from '../../train/snapshot.js';
 import type { DecoderLoopState } from '../../train/stage1.js';
 import { loadDataset } from '../../data/index.js';
 import { loadFeatureNet } from '../../models/features.js';
-import { computeMetrics, appendMetrics, toMetricRecord, listMetrics, type GeneratorLike } from '../../metrics/index.js';
-import type { Generator } from '../../models/generator.js';
+import { computeMetrics, appendMetrics, toMetricRecord, listMetrics, asGeneratorLike } from '../../metrics/index.js';
 import { formatTable } from '../table.js';
 
 /** The evaluation network shipped with the repository for Fashion-MNIST (role eval). */
 export const DEFAULT_EVAL_NET: Record<string, string> = { 'fashion-mnist': 'results/features/fmnist-eval.safetensors' };
-
-/** A decoder as the metrics see it: z → y → image, with the fixed noise maps (deterministic). */
-export function asGeneratorLike(G: Generator): GeneratorLike {
-  return {
-    latentSize: G.config.latentSize,
-    resolution: G.config.resolution,
-    channels: G.config.channels,
-    mapping: (z) => G.toY(z),
-    synthesis: (y) => G.synthesis.forward(y, { noise: 'const' }),
-  };
-}
 
 interface EvalOpts extends EngineOptions {
   ckpt: string;
