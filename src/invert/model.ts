@@ -4,8 +4,8 @@
 // refinement from the mean or a random start.
 import * as tf from '@tensorflow/tfjs';
 import { readSnapshot } from '../train/snapshot.js';
-import { DECODER_KIND, loadGenerator, type DecoderSnapshotConfig } from '../train/stage1.js';
-import { ENCODER_KIND, loadEncoder, codeStatistics, type EncoderSnapshotConfig } from '../train/stage2.js';
+import { DECODER_KIND, generatorFromSnapshot, type DecoderSnapshotConfig } from '../train/stage1.js';
+import { ENCODER_KIND, encoderFromSnapshot, codeStatistics, type EncoderSnapshotConfig } from '../train/stage2.js';
 import type { Encoder } from '../models/encoder.js';
 import type { Generator } from '../models/generator.js';
 import { yToSpace, type RefineInit, type RefineSpace } from './refine.js';
@@ -26,11 +26,11 @@ export interface LiaModel {
 export async function loadModel(path: string): Promise<LiaModel> {
   const snap = await readSnapshot(path);
   if (snap.kind === ENCODER_KIND) {
-    const { E, G, config } = await loadEncoder(path);
+    const { E, G, config } = encoderFromSnapshot(snap);
     return { path, G, E, decoder: config.decoder, encoder: config, data: config.train.data ?? config.decoder.train.data, dataDir: config.train.dataDir ?? config.decoder.train.dataDir };
   }
   if (snap.kind === DECODER_KIND) {
-    const { G, config } = await loadGenerator(path);
+    const { G, config } = generatorFromSnapshot(snap);
     return { path, G, decoder: config, data: config.train.data, dataDir: config.train.dataDir };
   }
   throw new Error(`${path}: expected an encoder checkpoint (lia train-encoder) or a decoder snapshot (lia train-decoder), found kind '${snap.kind}'`);

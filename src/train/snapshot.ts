@@ -1,7 +1,7 @@
 // Snapshots: every variable of a training state (models, EMA, optimiser moments) in one safetensors
 // file, the run's config and the loop state (step, RNG, data position) in its metadata.
 import * as tf from '@tensorflow/tfjs';
-import { readSafetensorsFile, writeSafetensorsFile, withLiaMetadata, readLiaConfig, type TensorMap } from '../io/safetensors.js';
+import { readSafetensorsFile, writeSafetensorsFile, withLiaMetadata, readLiaConfig, type TensorMap, type Metadata } from '../io/safetensors.js';
 
 /** Something a snapshot can save and restore: a tf.Variable, or optimiser state held in JS. */
 export interface StateEntry {
@@ -27,6 +27,8 @@ export interface SnapshotContents {
   config: unknown;
   state: unknown;
   tensors: TensorMap;
+  /** The file's metadata as stored (kind, config and state are parsed from it above). */
+  metadata: Metadata;
   source: string;
 }
 
@@ -53,7 +55,7 @@ export async function readSnapshot(path: string): Promise<SnapshotContents> {
       throw new Error(`${path}: the snapshot's state is not valid JSON (${(e as Error).message})`);
     }
   }
-  return { kind: metadata.kind, config, state, tensors, source: path };
+  return { kind: metadata.kind, config, state, tensors, metadata, source: path };
 }
 
 /**
@@ -79,9 +81,8 @@ export function loadGroup(snap: SnapshotContents, group: string, vars: StateMap,
  * Copies only the tensors of `groups` (and the metadata) of a snapshot to `out`: what inference needs,
  * without optimiser state. Returns the tensor and value counts.
  */
-export async function exportGroups(path: string, out: string, groups: string[]): Promise<{ tensors: number; values: number }> {
-  const { tensors, metadata } = await readSafetensorsFile(path);
-  const kept = Object.fromEntries(Object.entries(tensors).filter(([k]) => groups.some((g) => k.startsWith(`${g}.`))));
-  await writeSafetensorsFile(out, kept, { ...metadata, exported_from: path });
+export async function exportGroups(snap: SnapshotContents, out: string, groups: string[]): Promise<{ tensors: number; values: number }> {
+  const kept = Object.fromEntries(Object.entries(snap.tensors).filter(([k]) => groups.some((g) => k.startsWith(`${g}.`))));
+  await writeSafetensorsFile(out, kept, { ...snap.metadata, exported_from: snap.source });
   return { tensors: Object.keys(kept).length, values: Object.values(kept).reduce((a, t) => a + t.data.length, 0) };
 }

@@ -255,7 +255,11 @@ export function requireDecoderSnapshot(snap: SnapshotContents): DecoderSnapshotC
 
 /** Loads the EMA generator of a decoder snapshot (what every sampling and evaluation command uses). */
 export async function loadGenerator(path: string, which: 'g_ema' | 'g' = 'g_ema'): Promise<{ G: Generator; config: DecoderSnapshotConfig }> {
-  const snap = await readSnapshot(path);
+  return generatorFromSnapshot(await readSnapshot(path), which);
+}
+
+/** loadGenerator for a snapshot already read. */
+export function generatorFromSnapshot(snap: SnapshotContents, which: 'g_ema' | 'g' = 'g_ema'): { G: Generator; config: DecoderSnapshotConfig } {
   const config = requireDecoderSnapshot(snap);
   const G = new Generator(config.train.seed, config.generator);
   loadGroup(snap, which, G.namedState());

@@ -352,7 +352,11 @@ export function requireEncoderSnapshot(snap: SnapshotContents): EncoderSnapshotC
 
 /** Loads an encoder checkpoint with its frozen decoder, ready to encode and reconstruct. */
 export async function loadEncoder(path: string): Promise<{ E: Encoder; G: Generator; config: EncoderSnapshotConfig }> {
-  const snap = await readSnapshot(path);
+  return encoderFromSnapshot(await readSnapshot(path));
+}
+
+/** loadEncoder for a snapshot already read. */
+export function encoderFromSnapshot(snap: SnapshotContents): { E: Encoder; G: Generator; config: EncoderSnapshotConfig } {
   const config = requireEncoderSnapshot(snap);
   const E = new Encoder(new Rng(0), config.encoder);
   const G = new Generator(config.decoder.train.seed, config.decoder.generator);

@@ -138,8 +138,9 @@ export function registerDecoder(program: Command): void {
     .requiredOption('--ckpt <snapshot>', 'decoder snapshot (.safetensors)')
     .requiredOption('--out <file>', 'output .safetensors')
     .action(async (opts: { ckpt: string; out: string }) => {
-      requireDecoderSnapshot(await readSnapshot(opts.ckpt));
-      const r = await exportGroups(opts.ckpt, opts.out, ['g_ema', 'd']);
+      const snap = await readSnapshot(opts.ckpt);
+      requireDecoderSnapshot(snap);
+      const r = await exportGroups(snap, opts.out, ['g_ema', 'd']);
       console.error(`wrote ${opts.out}: ${r.tensors} tensors (g_ema, d), ${(r.values / 1e6).toFixed(2)} M values`);
     });
 

@@ -162,8 +162,9 @@ export function registerEncoder(program: Command): void {
     .requiredOption('--ckpt <snapshot>', 'encoder checkpoint (.safetensors)')
     .requiredOption('--out <file>', 'output .safetensors')
     .action(async (opts: { ckpt: string; out: string }) => {
-      requireEncoderSnapshot(await readSnapshot(opts.ckpt));
-      const r = await exportGroups(opts.ckpt, opts.out, ['e', 'g_ema']);
+      const snap = await readSnapshot(opts.ckpt);
+      requireEncoderSnapshot(snap);
+      const r = await exportGroups(snap, opts.out, ['e', 'g_ema']);
       console.error(`wrote ${opts.out}: ${r.tensors} tensors (e, g_ema), ${(r.values / 1e6).toFixed(2)} M values`);
     });
 
