@@ -22,7 +22,7 @@ import { refine, renderCode, REFINE_DEFAULTS, type RefineInit } from '../invert/
 import { interpolateImages, mixImages } from '../invert/apps.js';
 import { asGeneratorLike } from '../metrics/index.js';
 import { fitDirection, editSeries, type Direction } from '../invert/directions.js';
-import { writeImageGrid } from '../io/images.js';
+import { writeRowsGrid } from '../io/images.js';
 import { writeTextAtomic } from '../io/files.js';
 import { lineChartSvg, type Series } from '../io/chart.js';
 import { mse01, psnr, ssim } from '../metrics/image-quality.js';
@@ -106,13 +106,6 @@ function curve(rows: Array<Record<string, number>>, key: string, smooth = 5): Ar
     const w = pts.slice(Math.max(0, i - smooth + 1), i + 1);
     return [x, w.reduce((a, p) => a + p[1], 0) / w.length];
   });
-}
-
-async function writeRows(path: string, rows: Float32Array[], n: number, r: number, c: number, labels?: string[]): Promise<void> {
-  const size = r * r * c;
-  const out = new Float32Array(rows.length * n * size);
-  rows.forEach((row, k) => out.set(row.subarray(0, n * size), k * n * size));
-  await writeImageGrid(path, { data: out, n: rows.length * n, h: r, w: r, c }, { cols: n, scale: 2, labels });
 }
 
 /** Test images of `count` different classes where the dataset has labels (the first images otherwise). */
@@ -236,7 +229,7 @@ export async function runDemo(opts: DemoOptions, engine: EngineInfo): Promise<De
     summary.reconstruction = quality;
     const firstIdx = Array.from({ length: 16 }, (_, k) => ds.test.start + k);
     const x16 = imagesAt(ds, firstIdx);
-    await writeRows(join(dir, 'reconstructions.png'), [(await x16.data()) as Float32Array, recon.subarray(0, 16 * size)], 16, res, ch);
+    await writeRowsGrid(join(dir, 'reconstructions.png'), [(await x16.data()) as Float32Array, recon.subarray(0, 16 * size)], 16, res, ch);
     x16.dispose();
 
     // FID/SWD of samples and of reconstructions against the test split, with the evaluation network.
@@ -281,7 +274,7 @@ export async function runDemo(opts: DemoOptions, engine: EngineInfo): Promise<De
     }
     timings.refinement = since(tRefine);
     xr8.dispose();
-    await writeRows(join(dir, 'refinement.png'), rows, 8, res, ch);
+    await writeRowsGrid(join(dir, 'refinement.png'), rows, 8, res, ch);
     writeTextAtomic(join(dir, 'refinement-losses.svg'), lineChartSvg(series, { title: `refinement in y (${refineSteps} Adam steps, 8 test images)`, xLabel: 'step', yLabel: 'MSE + β·perceptual', logY: true }));
     summary.refinement = refineRows.map(([init, a, b]) => ({ init, mse01_start: a, mse01_after: b }));
 
@@ -297,7 +290,7 @@ export async function runDemo(opts: DemoOptions, engine: EngineInfo): Promise<De
       tf.dispose([imgs, strip]);
     }
     tf.dispose([xa, xb]);
-    await writeRows(join(dir, 'interpolation.png'), interpRows, 10, res, ch);
+    await writeRowsGrid(join(dir, 'interpolation.png'), interpRows, 10, res, ch);
 
     // Style mixing: coarse styles from one image, fine styles from another.
     const pairs = pickByClass(ds, 8, 100);
@@ -313,7 +306,7 @@ export async function runDemo(opts: DemoOptions, engine: EngineInfo): Promise<De
       mixCols[2].set(all.subarray(4 * size, 5 * size), p * size);
       tf.dispose([c, f, out]);
     }
-    await writeRows(join(dir, 'mixing.png'), mixCols, 4, res, ch);
+    await writeRowsGrid(join(dir, 'mixing.png'), mixCols, 4, res, ch);
 
     // Directions from class labels, and edits of two test images.
     const editRows: Float32Array[] = [];
@@ -347,7 +340,7 @@ export async function runDemo(opts: DemoOptions, engine: EngineInfo): Promise<De
         edited.push(`row ${k + 1}: a ${ds.classNames[own]} moved along '${target.name}' with α = ${strengths.join(', ')}`);
         tf.dispose([x, y, imgs]);
       }
-      if (editRows.length) await writeRows(join(dir, 'editing.png'), editRows, strengths.length + 1, res, ch);
+      if (editRows.length) await writeRowsGrid(join(dir, 'editing.png'), editRows, strengths.length + 1, res, ch);
       summary.directions = dirs.map((x) => ({ name: x.name, heldOutAccuracy: x.heldOutAccuracy }));
     }
     timings.applications = since(tStage);

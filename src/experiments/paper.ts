@@ -21,7 +21,7 @@ import { loadModel, disposeModel, initialCode, encodeY, type LiaModel } from '..
 import { refine, type RefineInit, type RefineSpace, type RefineStep } from '../invert/refine.js';
 import { computeMetrics, asGeneratorLike, type ImageSource } from '../metrics/index.js';
 import { mse01, psnr, ssim } from '../metrics/image-quality.js';
-import { writeImageGrid } from '../io/images.js';
+import { writeRowsGrid } from '../io/images.js';
 import { writeTextAtomic } from '../io/files.js';
 import { lineChartSvg } from '../io/chart.js';
 import { reportMarkdown, reportHtml, type Report, type Section, type Block } from '../demo/report.js';
@@ -195,13 +195,6 @@ function stats(v: number[]): { mean: number; sd: number; cv: number; median: num
   return { mean, sd, cv: sd / mean, median: s[Math.floor(s.length / 2)] };
 }
 
-async function grid(path: string, rows: Float32Array[], n: number, r: number, c: number): Promise<void> {
-  const size = r * r * c;
-  const out = new Float32Array(rows.length * n * size);
-  rows.forEach((row, k) => out.set(row.subarray(0, n * size), k * n * size));
-  await writeImageGrid(path, { data: out, n: rows.length * n, h: r, w: r, c }, { cols: n, scale: 2 });
-}
-
 const f4 = (v: number | undefined) => (v === undefined ? '–' : Number(v.toPrecision(4)));
 
 export async function runPaperExperiment(opts: PaperOptions, engine: EngineInfo): Promise<{ report: Report; results: Record<string, unknown> }> {
@@ -293,7 +286,7 @@ export async function runPaperExperiment(opts: PaperOptions, engine: EngineInfo)
   };
   lap('table3_optimisation');
   results.table3 = { full: { lia: fullLia, baseline: fullBase }, subset: sub, optSteps: B.optSteps, lr: opts.lr, beta };
-  await grid(join(opts.out, 'table3-reconstructions.png'), [xOpt, encLia.recon, refined.images, encBase.recon, fromMean.images, fromRandom.images], 12, r, c);
+  await writeRowsGrid(join(opts.out, 'table3-reconstructions.png'), [xOpt, encLia.recon, refined.images, encBase.recon, fromMean.images, fromRandom.images], 12, r, c);
   const row = (name: string, s: Scores) => [name, s.images, f4(s.mse01), f4(s.psnr), f4(s.ssim), f4(s.swd), f4(s.fid)];
   const liaWins = fullLia.mse01 < fullBase.mse01;
   const table3Blocks: Block[] = [

@@ -146,3 +146,21 @@ export async function decodeImageFile(path: string, resolution: number, channels
   }
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
+
+/**
+ * Comparison rows: rows[k] holds n images [n, r, r, c] in [-1, 1], drawn one row each (originals
+ * above their reconstructions, starting points, results, …), in blocks of up to `maxCols` columns.
+ * Cells are nearest-neighbour upscaled ×2 below 64 px unless `scale` says otherwise.
+ */
+export async function writeRowsGrid(path: string, rows: Float32Array[], n: number, r: number, c: number, opts: { maxCols?: number; scale?: number; labels?: string[] } = {}): Promise<void> {
+  const cols = Math.min(n, opts.maxCols ?? 16);
+  const blocks = Math.ceil(n / cols);
+  const size = r * r * c;
+  const out = new Float32Array(blocks * rows.length * cols * size).fill(-1);
+  for (let i = 0; i < n; i++) {
+    const b = Math.floor(i / cols);
+    const col = i % cols;
+    rows.forEach((row, k) => out.set(row.subarray(i * size, (i + 1) * size), ((b * rows.length + k) * cols + col) * size));
+  }
+  await writeImageGrid(path, { data: out, n: blocks * rows.length * cols, h: r, w: r, c }, { cols, scale: opts.scale ?? (r < 64 ? 2 : 1), labels: opts.labels });
+}

@@ -10,11 +10,11 @@ import { EncoderTrainer, calibrateBeta1, loadEncoder, reconstruct, requireEncode
 import { requireDecoderSnapshot } from '../../train/stage1.js';
 import { readSnapshot, exportGroups } from '../../train/snapshot.js';
 import { createRunDir, latestSnapshot } from '../../train/run-dir.js';
-import { loadDataset, evalBatches, type Dataset } from '../../data/index.js';
+import { loadDataset, type Dataset } from '../../data/index.js';
 import { loadImagesFor, type ImageBatch, type LoadedImages } from '../images.js';
 import { loadFeatureNet, FEATURE_LAYERS, type FeatureNet, type FeatureLayer } from '../../models/features.js';
 import { loadVgg16 } from '../../models/vgg16.js';
-import { writeImageGrid } from '../../io/images.js';
+import { writeRowsGrid } from '../../io/images.js';
 import { writeSafetensorsFile, withLiaMetadata, type TensorMap } from '../../io/safetensors.js';
 import { runWithProgress } from '../training.js';
 import { mse01, psnr, ssim } from '../../metrics/image-quality.js';
@@ -209,22 +209,11 @@ export function registerEncoder(program: Command): void {
     const { images } = await loadImages(opts.images, config, opts.n);
     const { resolution: r, channels: c } = config.decoder.generator;
     const n = images.n;
-    const cols = Math.min(n, 16);
-    const rows = Math.ceil(n / cols);
-    const out = new Float32Array(2 * rows * cols * r * r * c).fill(-1);
     const x = tf.tensor4d(images.data, [n, r, r, c]);
     const xr = reconstruct(E, G, config.predicts, x);
-    const xs = await x.data();
-    const rs = await xr.data();
-    const size = r * r * c;
-    for (let i = 0; i < n; i++) {
-      const row = Math.floor(i / cols);
-      const col = i % cols;
-      out.set(xs.subarray(i * size, (i + 1) * size), ((2 * row) * cols + col) * size);
-      out.set(rs.subarray(i * size, (i + 1) * size), ((2 * row + 1) * cols + col) * size);
-    }
+    const rs = (await xr.data()) as Float32Array;
     tf.dispose([x, xr]);
-    await writeImageGrid(opts.out, { data: out, n: 2 * rows * cols, h: r, w: r, c }, { cols });
+    await writeRowsGrid(opts.out, [images.data, rs], n, r, c, { scale: 1 });
     console.error(`wrote ${opts.out} (${n} originals above their reconstructions)`);
     E.dispose();
     G.dispose();

@@ -12,7 +12,7 @@ import { loadFeatureNet, FEATURE_LAYERS, type FeatureNet, type FeatureLayer } fr
 import { calibratePerceptualWeight } from '../../losses/perceptual-weight.js';
 import { DEFAULT_ENCODER_CONFIG } from '../../train/encoder-config.js';
 import { mse01, psnr, ssim } from '../../metrics/image-quality.js';
-import { writeImageGrid } from '../../io/images.js';
+import { writeRowsGrid } from '../../io/images.js';
 import { writeSafetensorsFile, withLiaMetadata } from '../../io/safetensors.js';
 import { writeTextAtomic } from '../../io/files.js';
 import { lineChartSvg } from '../../io/chart.js';
@@ -52,20 +52,6 @@ export async function refinementLoss(m: LiaModel, x: tf.Tensor4D, opts: { percep
   if (fromEncoder && fromEncoder.perceptualNet === path && fromEncoder.perceptualLayer === layer) return { net, layer, beta: fromEncoder.beta1, how: `β = ${fromEncoder.beta1.toPrecision(4)}, the encoder's β1` };
   const w = calibratePerceptualWeight(net, layer, x);
   return { net, layer, beta: w.beta1, how: `β = ${w.beta1.toPrecision(4)}, calibrated for ${net.config.name}.${layer}` };
-}
-
-/** Originals, starting points and results, one row each, in blocks of up to 16 columns. */
-export async function writeRowsGrid(path: string, rows: Float32Array[], n: number, r: number, c: number, labels?: string[]): Promise<void> {
-  const cols = Math.min(n, 16);
-  const blocks = Math.ceil(n / cols);
-  const size = r * r * c;
-  const out = new Float32Array(blocks * rows.length * cols * size).fill(-1);
-  for (let i = 0; i < n; i++) {
-    const b = Math.floor(i / cols);
-    const col = i % cols;
-    rows.forEach((row, k) => out.set(row.subarray(i * size, (i + 1) * size), ((b * rows.length + k) * cols + col) * size));
-  }
-  await writeImageGrid(path, { data: out, n: blocks * rows.length * cols, h: r, w: r, c }, { cols, scale: r < 64 ? 2 : 1, labels });
 }
 
 interface InvertOpts extends EngineOptions {
