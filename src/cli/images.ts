@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { loadDataset, toUnitRange, type Dataset } from '../data/index.js';
 import { decodeImageFile } from '../io/images.js';
+import type { LiaModel } from '../invert/model.js';
 
 export interface ImageBatch {
   data: Float32Array; // [n, r, r, c] in [-1, 1]
@@ -17,6 +18,12 @@ export interface ImageTarget {
   /** The checkpoint's dataset, for 'test' and 'train'. */
   data: string;
   dataDir?: string;
+}
+
+/** The images a model takes, and its own dataset for 'test' / 'train'. */
+export function imageTarget(m: LiaModel): ImageTarget {
+  const g = m.decoder.generator;
+  return { resolution: g.resolution, channels: g.channels, data: m.data, dataDir: m.dataDir };
 }
 
 export interface LoadedImages {

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { EngineInfo } from '../engine/backend.js';
-import { loadDataset, type Dataset } from '../data/index.js';
+import { loadDataset, toUnitRange, imageAt, type Dataset } from '../data/index.js';
 import { resolveDecoderConfig } from '../train/decoder-config.js';
 import { resolveEncoderConfig } from '../train/encoder-config.js';
 import { DecoderTrainer } from '../train/stage1.js';
@@ -25,7 +25,7 @@ import { fitDirection, editSeries, type Direction } from '../invert/directions.j
 import { writeRowsGrid } from '../io/images.js';
 import { writeTextAtomic } from '../io/files.js';
 import { lineChartSvg, type Series } from '../io/chart.js';
-import { mse01, psnr, ssim } from '../metrics/image-quality.js';
+import { mse01, qualitySums } from '../metrics/image-quality.js';
 import { computeMetrics, type ImageSource } from '../metrics/index.js';
 import { writeSampleGrid, gridLatents } from '../train/sampling.js';
 import { reportMarkdown, reportHtml, type Report, type Section } from './report.js';
@@ -126,9 +126,7 @@ function pickByClass(ds: Dataset, count: number, offset = 0): number[] {
 function imagesAt(ds: Dataset, idx: number[]): tf.Tensor4D {
   const size = ds.resolution * ds.resolution * ds.channels;
   const data = new Float32Array(idx.length * size);
-  idx.forEach((i, k) => {
-    for (let j = 0; j < size; j++) data[k * size + j] = ds.pixels[i * size + j] / 127.5 - 1;
-  });
+  idx.forEach((i, k) => data.set(toUnitRange(imageAt(ds, i)), k * size));
   return tf.tensor4d(data, [idx.length, ds.resolution, ds.resolution, ds.channels]);
 }
 
@@ -218,12 +216,11 @@ export async function runDemo(opts: DemoOptions, engine: EngineInfo): Promise<De
       encSec += (performance.now() - te) / 1000;
       const xr = m.G.render(y);
       recon.set((await xr.data()) as Float32Array, i * size);
-      const parts = [mse01(x, xr), psnr(x, xr), ssim(x, xr)];
-      const sums = await Promise.all(parts.map((t) => t.sum().data()));
-      q.mse += sums[0][0];
-      q.psnr += sums[1][0];
-      q.ssim += sums[2][0];
-      tf.dispose([x, y, xr, ...parts]);
+      const sums = qualitySums(x, xr);
+      q.mse += sums.mse01;
+      q.psnr += sums.psnr;
+      q.ssim += sums.ssim;
+      tf.dispose([x, y, xr]);
     }
     const quality = { images: nEval, mse01: q.mse / nEval, psnr: q.psnr / nEval, ssim: q.ssim / nEval, encoder_images_per_sec: nEval / encSec };
     summary.reconstruction = quality;

@@ -12,7 +12,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { EngineInfo } from '../engine/backend.js';
-import { loadDataset, type Dataset } from '../data/index.js';
+import { loadDataset, toUnitRange, type Dataset } from '../data/index.js';
 import { loadFeatureNet, type FeatureNet } from '../models/features.js';
 import { loadGenerator } from '../train/stage1.js';
 import { EncoderTrainer } from '../train/stage2.js';
@@ -20,7 +20,7 @@ import { resolveEncoderConfig } from '../train/encoder-config.js';
 import { loadModel, disposeModel, initialCode, encodeY, type LiaModel } from '../invert/model.js';
 import { refine, type RefineInit, type RefineSpace, type RefineStep } from '../invert/refine.js';
 import { computeMetrics, asGeneratorLike, type ImageSource } from '../metrics/index.js';
-import { mse01, psnr, ssim } from '../metrics/image-quality.js';
+import { qualitySums } from '../metrics/image-quality.js';
 import { writeRowsGrid } from '../io/images.js';
 import { writeTextAtomic } from '../io/files.js';
 import { lineChartSvg } from '../io/chart.js';
@@ -69,13 +69,10 @@ function requireFile(path: string, what: string, how: string): void {
   if (!existsSync(path)) throw new Error(`${what} ${path} not found: ${how}`);
 }
 
-function testImages(ds: Dataset, n: number, offset = 0): Float32Array {
+function testImages(ds: Dataset, n: number): Float32Array {
   const size = ds.resolution * ds.resolution * ds.channels;
-  const start = ds.test.start + offset;
-  const count = Math.min(n, ds.test.end - start);
-  const out = new Float32Array(count * size);
-  for (let i = 0; i < out.length; i++) out[i] = ds.pixels[start * size + i] / 127.5 - 1;
-  return out;
+  const count = Math.min(n, ds.test.end - ds.test.start);
+  return toUnitRange(ds.pixels.subarray(ds.test.start * size, (ds.test.start + count) * size));
 }
 
 /** Per-image quality means, plus FID and SWD of the set against the test split. */
@@ -90,9 +87,11 @@ async function score(ds: Dataset, x: Float32Array, xr: Float32Array, evalNet: Fe
     const vals = tf.tidy(() => {
       const a = tf.tensor4d(x.subarray(i * size, (i + b) * size), [b, r, r, c]);
       const bb = tf.tensor4d(xr.subarray(i * size, (i + b) * size), [b, r, r, c]);
-      return [mse01(a, bb), psnr(a, bb), ssim(a, bb)].map((t) => t.sum().dataSync()[0]);
+      return qualitySums(a, bb);
     });
-    vals.forEach((v, k) => (sums[k] += v));
+    sums[0] += vals.mse01;
+    sums[1] += vals.psnr;
+    sums[2] += vals.ssim;
   }
   const out: Scores = { images: n, mse01: sums[0] / n, psnr: sums[1] / n, ssim: sums[2] / n };
   if (distributions) {

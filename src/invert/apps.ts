@@ -3,15 +3,7 @@
 // crossover layer, and edits along a direction in y. All with the frozen generator and const noise.
 import * as tf from '@tensorflow/tfjs';
 import { interpolateLatents } from './interpolate.js';
-import { encodeY, requireEncoder, type LiaModel } from './model.js';
-import { yToSpace } from './refine.js';
-
-/** The code of real images in y, or in z (Φ(f(x)) for LIA; f(x) itself for the baseline). */
-export function encodeIn(m: LiaModel, x: tf.Tensor4D, space: 'y' | 'z'): tf.Tensor2D {
-  const { E, config } = requireEncoder(m, 'encoding images');
-  if (space === 'z' && config.predicts === 'z') return E.forward(x, false) as tf.Tensor2D;
-  return tf.tidy(() => (space === 'y' ? encodeY(m, x) : (yToSpace(m.G, 'z', encodeY(m, x)) as tf.Tensor2D)));
-}
+import { encodeIn, encodeY, type LiaModel } from './model.js';
 
 /** `steps` images from g(f(a)) to g(f(b)): lerp in y or slerp in z. a, b: [1, R, R, C]. */
 export function interpolateImages(m: LiaModel, a: tf.Tensor4D, b: tf.Tensor4D, space: 'y' | 'z', steps: number): tf.Tensor4D {

@@ -60,6 +60,13 @@ export function encodeY(m: LiaModel, x: tf.Tensor4D): tf.Tensor2D {
   });
 }
 
+/** The code of real images in y, or in z (Φ(f(x)) for LIA; f(x) itself for the baseline). */
+export function encodeIn(m: LiaModel, x: tf.Tensor4D, space: 'y' | 'z'): tf.Tensor2D {
+  const { E, config } = requireEncoder(m, 'encoding images');
+  if (space === 'z' && config.predicts === 'z') return E.forward(x, false) as tf.Tensor2D;
+  return tf.tidy(() => (space === 'y' ? encodeY(m, x) : (yToSpace(m.G, 'z', encodeY(m, x)) as tf.Tensor2D)));
+}
+
 /** The mean y of the generator's latent distribution (estimated from 10,000 samples of z). */
 export function meanY(G: Generator, seed = 0): tf.Tensor1D {
   const { mean, std } = codeStatistics(G, 'y', 10_000, seed);
@@ -81,8 +88,7 @@ export function initialCode(m: LiaModel, space: RefineSpace, init: RefineInit, x
       if (space !== 'wplus') throw new Error(`${m.path} is a W+ encoder: --init encoder works only with --space wplus`);
       return E.forward(x, false);
     }
-    if (config.predicts === 'z' && space === 'z') return E.forward(x, false);
-    return tf.tidy(() => yToSpace(G, space, encodeY(m, x)));
+    return space === 'wplus' ? tf.tidy(() => yToSpace(G, 'wplus', encodeY(m, x))) : encodeIn(m, x, space);
   }
   if (init === 'mean') {
     return tf.tidy(() => {

@@ -47,3 +47,11 @@ export function ssim(x: tf.Tensor4D, y: tf.Tensor4D): tf.Tensor1D {
     return tf.mean(tf.div(num, den), [1, 2, 3]) as tf.Tensor1D;
   });
 }
+
+/** Per-image MSE ([0, 1] images), PSNR and SSIM of xr against x, summed over the batch (divide by N for means). */
+export function qualitySums(x: tf.Tensor4D, xr: tf.Tensor4D): { mse01: number; psnr: number; ssim: number } {
+  return tf.tidy(() => {
+    const [m, p, s] = [mse01(x, xr), psnr(x, xr), ssim(x, xr)].map((t) => t.sum().dataSync()[0]);
+    return { mse01: m, psnr: p, ssim: s };
+  });
+}

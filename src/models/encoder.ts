@@ -97,8 +97,7 @@ export class Encoder extends Module {
       const d = this.config.latentSize;
       if (this.config.variational) return this.standardise(tf.slice(raw, [0, 0], [-1, d]) as tf.Tensor2D);
       if (this.config.latent === 'w') return this.standardise(raw);
-      const ws = tf.reshape(raw, [x.shape[0], this.config.numWs, d]);
-      return tf.add(this.codeMean, tf.mul(this.codeStd, ws)) as tf.Tensor3D;
+      return this.standardise(tf.reshape(raw, [x.shape[0], this.config.numWs, d]) as tf.Tensor3D);
     });
   }
 
@@ -106,14 +105,15 @@ export class Encoder extends Module {
   forwardVariational(x: tf.Tensor4D, training = false): { mean: tf.Tensor2D; logvar: tf.Tensor2D } {
     if (!this.config.variational) throw new Error('forwardVariational needs an encoder built with variational: true');
     const d = this.config.latentSize;
-    const raw = this.head(x, training);
-    const out = tf.tidy(() => ({ mean: this.standardise(tf.slice(raw, [0, 0], [-1, d]) as tf.Tensor2D), logvar: tf.slice(raw, [0, d], [-1, d]) as tf.Tensor2D }));
-    raw.dispose();
-    return out;
+    return tf.tidy(() => {
+      const raw = this.head(x, training);
+      return { mean: this.standardise(tf.slice(raw, [0, 0], [-1, d]) as tf.Tensor2D), logvar: tf.slice(raw, [0, d], [-1, d]) as tf.Tensor2D };
+    });
   }
 
-  private standardise(raw: tf.Tensor2D): tf.Tensor2D {
-    return tf.add(this.codeMean, tf.mul(this.codeStd, raw)) as tf.Tensor2D;
+  /** mean + std ⊙ raw, per latent dimension (the last axis). */
+  private standardise<T extends tf.Tensor2D | tf.Tensor3D>(raw: T): T {
+    return tf.add(this.codeMean, tf.mul(this.codeStd, raw)) as T;
   }
 
   /** The network up to its last dense layer, [N, out]. */

@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import { statusLine } from '../progress.js';
 import * as tf from '@tensorflow/tfjs';
 import { addEngineOptions, initEngineFrom, parsePositiveInt, type EngineOptions } from '../engine-options.js';
-import { loadImagesFor, loadOneImage, type ImageTarget } from '../images.js';
+import { loadImagesFor, loadOneImage, imageTarget } from '../images.js';
 import { loadModel, disposeModel, encodeY, type LiaModel } from '../../invert/model.js';
 import { interpolateImages, mixImages } from '../../invert/apps.js';
 import { fitDirection, editSeries, type Direction } from '../../invert/directions.js';
@@ -12,10 +12,6 @@ import { writeImageGrid } from '../../io/images.js';
 import { writeSafetensorsFile, readSafetensorsFile, withLiaMetadata, readLiaConfig } from '../../io/safetensors.js';
 import { formatTable } from '../table.js';
 
-export function imageTarget(m: LiaModel): ImageTarget {
-  const g = m.decoder.generator;
-  return { resolution: g.resolution, channels: g.channels, data: m.data, dataDir: m.dataDir };
-}
 
 async function one(m: LiaModel, spec: string): Promise<{ x: tf.Tensor4D; name: string }> {
   const g = m.decoder.generator;

@@ -17,7 +17,7 @@ import { loadVgg16 } from '../../models/vgg16.js';
 import { writeRowsGrid } from '../../io/images.js';
 import { writeSafetensorsFile, withLiaMetadata, type TensorMap } from '../../io/safetensors.js';
 import { runWithProgress } from '../training.js';
-import { mse01, psnr, ssim } from '../../metrics/image-quality.js';
+import { qualitySums } from '../../metrics/image-quality.js';
 import { computeMetrics, appendMetrics, toMetricRecord, type ImageSource } from '../../metrics/index.js';
 import { DEFAULT_EVAL_NET } from './eval.js';
 import { formatTable } from '../table.js';
@@ -252,11 +252,11 @@ export function registerEncoder(program: Command): void {
       code.dispose();
       const xr = reconstruct(E, G, config.predicts, x);
       recon.set((await xr.data()) as Float32Array, i * size);
-      const [m, p, s] = [mse01(x, xr), psnr(x, xr), ssim(x, xr)];
-      sums.mse += (await m.sum().data())[0];
-      sums.psnr += (await p.sum().data())[0];
-      sums.ssim += (await s.sum().data())[0];
-      tf.dispose([x, xr, m, p, s]);
+      const q = qualitySums(x, xr);
+      sums.mse += q.mse01;
+      sums.psnr += q.psnr;
+      sums.ssim += q.ssim;
+      tf.dispose([x, xr]);
       if (!opts.json) statusLine(`reconstructing ${Math.min(i + b, n)}/${n}`, i + b >= n);
     }
     const result: Record<string, unknown> = {

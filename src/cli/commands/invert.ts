@@ -5,13 +5,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { addEngineOptions, initEngineFrom, parsePositiveInt, type EngineOptions, parseNumber } from '../engine-options.js';
-import { loadImagesFor } from '../images.js';
+import { loadImagesFor, imageTarget } from '../images.js';
 import { loadModel, disposeModel, initialCode, type LiaModel } from '../../invert/model.js';
 import { refine, renderCode, REFINE_SPACES, REFINE_INITS, REFINE_DEFAULTS, type RefineSpace, type RefineInit, type RefineStep } from '../../invert/refine.js';
 import { loadFeatureNet, FEATURE_LAYERS, type FeatureNet, type FeatureLayer } from '../../models/features.js';
 import { calibratePerceptualWeight } from '../../losses/perceptual-weight.js';
 import { DEFAULT_ENCODER_CONFIG } from '../../train/encoder-config.js';
-import { mse01, psnr, ssim } from '../../metrics/image-quality.js';
+import { qualitySums } from '../../metrics/image-quality.js';
 import { writeRowsGrid } from '../../io/images.js';
 import { writeSafetensorsFile, withLiaMetadata } from '../../io/safetensors.js';
 import { writeTextAtomic } from '../../io/files.js';
@@ -28,11 +28,9 @@ export interface Quality {
 
 /** Mean MSE ([0, 1] images), PSNR and SSIM of reconstructions xr against x. */
 export function quality(x: tf.Tensor4D, xr: tf.Tensor4D): Quality {
-  return tf.tidy(() => ({
-    mse01: tf.mean(mse01(x, xr)).dataSync()[0],
-    psnr: tf.mean(psnr(x, xr)).dataSync()[0],
-    ssim: tf.mean(ssim(x, xr)).dataSync()[0],
-  }));
+  const n = x.shape[0];
+  const s = qualitySums(x, xr);
+  return { mse01: s.mse01 / n, psnr: s.psnr / n, ssim: s.ssim / n };
 }
 
 /** The perceptual network and weight of refinement: the encoder's own, or the default network, calibrated. */
@@ -94,7 +92,7 @@ export function registerInvert(program: Command): void {
     const engine = await initEngineFrom(opts);
     const m = await loadModel(opts.ckpt);
     const g = m.decoder.generator;
-    const { images, names } = await loadImagesFor(opts.images, { resolution: g.resolution, channels: g.channels, data: m.data, dataDir: m.dataDir }, opts.limit, opts.offset);
+    const { images, names } = await loadImagesFor(opts.images, imageTarget(m), opts.limit, opts.offset);
     const n = images.n;
     const x = tf.tensor4d(images.data, [n, g.resolution, g.resolution, g.channels]);
     const init = initialCode(m, opts.space, opts.init, x, opts.seed);
