@@ -1,4 +1,5 @@
-// Backend selection: wasm (default in Node), webgpu, cpu, tensorflow (tfjs-node, optional).
+// Backend selection: torch (libtorch through a native addon; the default in Node when built), wasm
+// (the default otherwise), webgpu, cpu, tensorflow (tfjs-node, optional).
 // The only global state of the project lives here: which backend is active and how it was set up.
 import * as tf from '@tensorflow/tfjs';
 import { availableParallelism } from 'node:os';
@@ -7,12 +8,12 @@ import { registerFastConvGradients } from './conv-grads.js';
 import { registerSecondOrderGradients } from './gradients.js';
 import { withNodeWorkerUrls, withLogicalCores, unrefWasmWorkers } from './wasm-threads.js';
 
-export const BACKENDS = ['wasm', 'webgpu', 'cpu', 'tensorflow'] as const;
+export const BACKENDS = ['torch', 'wasm', 'webgpu', 'cpu', 'tensorflow'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 
 export interface EngineConfig {
   backend: BackendName;
-  /** wasm only: requested threads; default 2 when the machine has more than one core, else 1. */
+  /** wasm and torch: requested threads; default 2 when the machine has more than one core, else 1. */
   threads?: number;
   /** Replace the slow/missing conv gradients with the fast forward-conv formulation (default true). */
   fastKernels?: boolean;
@@ -58,6 +59,9 @@ export async function initEngine(config: EngineConfig): Promise<EngineInfo> {
     case 'wasm':
       active = await initWasm(config.threads ?? defaultThreads(), fastKernels);
       break;
+    case 'torch':
+      active = await initTorch(config.threads ?? defaultThreads());
+      break;
     case 'webgpu':
       active = await initWebGpu(fastKernels);
       break;
@@ -83,6 +87,29 @@ async function setBackendOrThrow(name: string): Promise<void> {
   const ok = await tf.setBackend(name);
   if (!ok) throw new Error(`backend '${name}' failed to initialise`);
   await tf.ready();
+}
+
+/** torch when its addon is built and loads, else wasm; with the reason. */
+export async function defaultBackend(): Promise<{ backend: BackendName; reason: string }> {
+  const torch = await import('./torch/index.js');
+  if (torch.torchAvailable()) return { backend: 'torch', reason: 'the libtorch addon is built' };
+  return { backend: 'wasm', reason: torch.torchAddonError() ?? 'the torch addon is unavailable' };
+}
+
+async function initTorch(requested: number): Promise<EngineInfo> {
+  if (!Number.isInteger(requested) || requested < 1) throw new Error(`--threads must be a positive integer, got ${requested}`);
+  const torch = await import('./torch/index.js');
+  const addon = torch.registerTorchBackend(Math.min(requested, availableParallelism()));
+  await setBackendOrThrow('torch');
+  return {
+    backend: 'torch',
+    threads: addon.getThreads(),
+    requestedThreads: requested,
+    simd: true,
+    multithread: addon.getThreads() > 1,
+    fastKernels: true,
+    device: `libtorch ${addon.torchVersion} CPU, ${availableParallelism()} cores`,
+  };
 }
 
 let wasmInitialised: EngineInfo | null = null;

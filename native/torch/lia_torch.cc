@@ -1,0 +1,998 @@
+// lia_torch: the native half of lia's `torch` TensorFlow.js backend (src/engine/torch/).
+//
+// Tensors live in libtorch memory and are named by integer handles; JavaScript owns every handle
+// and frees it explicitly (tfjs's disposeData), never through the garbage collector. Each tfjs
+// kernel maps onto one entry of the op table below: `run(code, outDtype, inputs, attrs)` executes
+// it on the tensors behind `inputs` with numeric attributes `attrs` and returns the handle(s) of
+// its result(s). Layout: tfjs's NHWC tensors are used by the convolution and pooling ops as NCHW
+// views with channels_last strides (a permute, no copy), which is oneDNN's preferred layout.
+//
+// dtype codes shared with src/engine/torch/addon.ts: 0 float32, 1 int32, 2 bool.
+#include <napi.h>
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <c10/core/GradMode.h>
+#include <torch/version.h>
+
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace {
+
+using at::Tensor;
+using Ints = std::vector<int64_t>;
+using Outs = std::vector<Tensor>;
+
+// ------------------------------------------------------------------------------------------------
+// Handles
+// ------------------------------------------------------------------------------------------------
+std::vector<Tensor> g_slots;
+std::vector<int32_t> g_free;
+int64_t g_live = 0;
+
+int32_t store(Tensor t) {
+  ++g_live;
+  if (!g_free.empty()) {
+    int32_t id = g_free.back();
+    g_free.pop_back();
+    g_slots[id] = std::move(t);
+    return id;
+  }
+  g_slots.push_back(std::move(t));
+  return static_cast<int32_t>(g_slots.size() - 1);
+}
+
+const Tensor& get(int64_t id) {
+  if (id < 0 || id >= static_cast<int64_t>(g_slots.size()) || !g_slots[id].defined())
+    throw std::runtime_error("lia_torch: unknown or freed tensor handle " + std::to_string(id));
+  return g_slots[id];
+}
+
+at::ScalarType scalarType(int64_t code) {
+  switch (code) {
+    case 0: return at::kFloat;
+    case 1: return at::kInt;
+    case 2: return at::kBool;
+  }
+  throw std::runtime_error("lia_torch: unknown dtype code " + std::to_string(code));
+}
+
+int dtypeCode(at::ScalarType s) {
+  switch (s) {
+    case at::kFloat: return 0;
+    case at::kInt: return 1;
+    case at::kBool: return 2;
+    default: return -1;
+  }
+}
+
+// tfjs knows float32, int32 and bool only: int64 and float64 results come back to those.
+Tensor normalise(Tensor t, int64_t outDtype) {
+  if (outDtype >= 0) {
+    auto want = scalarType(outDtype);
+    if (t.scalar_type() != want) t = t.to(want);
+    return t;
+  }
+  switch (t.scalar_type()) {
+    case at::kFloat: case at::kInt: case at::kBool: return t;
+    case at::kDouble: case at::kHalf: case at::kBFloat16: return t.to(at::kFloat);
+    default: return t.to(at::kInt);
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Attributes: every op reads its numeric attributes in order from one flat list.
+// ------------------------------------------------------------------------------------------------
+struct Attrs {
+  const std::vector<double>& v;
+  size_t i = 0;
+  double d() {
+    if (i >= v.size()) throw std::runtime_error("lia_torch: too few attributes");
+    return v[i++];
+  }
+  int64_t n() { return static_cast<int64_t>(d()); }
+  bool b() { return d() != 0; }
+  Ints list(int64_t count) {
+    Ints out(count);
+    for (auto& x : out) x = n();
+    return out;
+  }
+  Ints rest() {
+    Ints out;
+    while (i < v.size()) out.push_back(n());
+    return out;
+  }
+  std::vector<double> restD() {
+    std::vector<double> out(v.begin() + i, v.end());
+    i = v.size();
+    return out;
+  }
+};
+
+using OpFn = std::function<Outs(const std::vector<Tensor>&, Attrs&)>;
+
+struct OpEntry {
+  std::string name;
+  OpFn fn;
+};
+
+std::vector<OpEntry>& table() {
+  static std::vector<OpEntry> t;
+  return t;
+}
+
+void def(const std::string& name, OpFn fn) { table().push_back({name, std::move(fn)}); }
+
+void defUnary(const std::string& name, std::function<Tensor(const Tensor&)> f) {
+  def(name, [f](const std::vector<Tensor>& in, Attrs&) { return Outs{f(in[0])}; });
+}
+
+void defBinary(const std::string& name, std::function<Tensor(const Tensor&, const Tensor&)> f) {
+  def(name, [f](const std::vector<Tensor>& in, Attrs&) { return Outs{f(in[0], in[1])}; });
+}
+
+Tensor asFloat(const Tensor& t) { return t.is_floating_point() ? t : t.to(at::kFloat); }
+
+// ------------------------------------------------------------------------------------------------
+// Convolution and pooling helpers (NHWC in, NHWC out; torch sees NCHW channels_last views)
+// ------------------------------------------------------------------------------------------------
+struct Conv {
+  int64_t sh, sw, dh, dw, top, bottom, left, right;
+  bool channelsLast;
+  bool symmetric() const { return top == bottom && left == right; }
+};
+
+Conv readConv(Attrs& a) {
+  Conv c;
+  c.sh = a.n(); c.sw = a.n(); c.dh = a.n(); c.dw = a.n();
+  c.top = a.n(); c.bottom = a.n(); c.left = a.n(); c.right = a.n();
+  c.channelsLast = a.b();
+  return c;
+}
+
+Tensor toNCHW(const Tensor& x, bool channelsLast) { return channelsLast ? x.permute({0, 3, 1, 2}) : x; }
+Tensor fromNCHW(const Tensor& x, bool channelsLast) { return channelsLast ? x.permute({0, 2, 3, 1}) : x; }
+Tensor padNCHW(const Tensor& x, const Conv& c, double value = 0) {
+  return at::constant_pad_nd(x, {c.left, c.right, c.top, c.bottom}, value);
+}
+
+// tfjs filter [kh, kw, cin, cout] -> torch [cout, cin, kh, kw]
+Tensor convWeight(const Tensor& f) { return f.permute({3, 2, 0, 1}); }
+// tfjs depthwise filter [kh, kw, C, mult] -> torch [C*mult, 1, kh, kw]
+Tensor depthwiseWeight(const Tensor& f) {
+  return f.permute({2, 3, 0, 1}).reshape({f.size(2) * f.size(3), 1, f.size(0), f.size(1)});
+}
+
+Tensor convForward(const Tensor& x, const Tensor& w, const Conv& c, int64_t groups) {
+  Tensor xn = toNCHW(x, c.channelsLast);
+  Ints pad{c.top, c.left};
+  if (!c.symmetric()) {
+    xn = padNCHW(xn, c);
+    pad = {0, 0};
+  }
+  Tensor y = at::conv2d(xn, w, {}, {c.sh, c.sw}, pad, {c.dh, c.dw}, groups);
+  return fromNCHW(y, c.channelsLast);
+}
+
+// Gradient with respect to the input of a convolution: a transposed convolution, cropped when
+// tfjs's padding is asymmetric. inputShape is in tfjs layout.
+Tensor convBackpropInput(const Tensor& dy, const Tensor& w, const Ints& inputShape, const Conv& c, int64_t groups) {
+  Tensor dyn = toNCHW(dy, c.channelsLast);
+  int64_t H = c.channelsLast ? inputShape[1] : inputShape[2];
+  int64_t W = c.channelsLast ? inputShape[2] : inputShape[3];
+  int64_t kh = w.size(2), kw = w.size(3);
+  int64_t ho = dyn.size(2), wo = dyn.size(3);
+  auto span = [](int64_t o, int64_t s, int64_t d, int64_t k) { return (o - 1) * s + d * (k - 1) + 1; };
+  if (c.symmetric()) {
+    int64_t oph = H - (span(ho, c.sh, c.dh, kh) - 2 * c.top);
+    int64_t opw = W - (span(wo, c.sw, c.dw, kw) - 2 * c.left);
+    if (oph >= 0 && opw >= 0 && oph < std::max(c.sh, c.dh) && opw < std::max(c.sw, c.dw)) {
+      Tensor dx = at::conv_transpose2d(dyn, w, {}, {c.sh, c.sw}, {c.top, c.left}, {oph, opw}, groups, {c.dh, c.dw});
+      return fromNCHW(dx, c.channelsLast);
+    }
+  }
+  int64_t hp = H + c.top + c.bottom, wp = W + c.left + c.right;
+  int64_t oph = hp - span(ho, c.sh, c.dh, kh), opw = wp - span(wo, c.sw, c.dw, kw);
+  if (oph < 0 || opw < 0) throw std::runtime_error("lia_torch: backprop-input shapes do not match the convolution");
+  Tensor dx;
+  if (oph < std::max(c.sh, c.dh) && opw < std::max(c.sw, c.dw)) {
+    dx = at::conv_transpose2d(dyn, w, {}, {c.sh, c.sw}, {0, 0}, {oph, opw}, groups, {c.dh, c.dw});
+  } else {
+    dx = at::conv_transpose2d(dyn, w, {}, {c.sh, c.sw}, {0, 0}, {0, 0}, groups, {c.dh, c.dw});
+    dx = at::constant_pad_nd(dx, {0, opw, 0, oph}, 0);
+  }
+  dx = dx.narrow(2, c.top, H).narrow(3, c.left, W);
+  return fromNCHW(dx, c.channelsLast);
+}
+
+// Gradient with respect to the filter (torch layout [cout, cin/groups, kh, kw]).
+Tensor convBackpropFilter(const Tensor& x, const Tensor& dy, const Ints& torchFilterShape, const Conv& c, int64_t groups) {
+  Tensor xn = toNCHW(x, c.channelsLast);
+  Tensor dyn = toNCHW(dy, c.channelsLast);
+  Ints pad{c.top, c.left};
+  if (!c.symmetric()) {
+    xn = padNCHW(xn, c);
+    pad = {0, 0};
+  }
+  Tensor w = at::empty(torchFilterShape, x.options());
+  auto r = at::convolution_backward(dyn, xn, w, c10::nullopt, {c.sh, c.sw}, pad, {c.dh, c.dw}, false, {0, 0}, groups,
+                                    {false, true, false});
+  return std::get<1>(r);
+}
+
+struct Pool {
+  int64_t kh, kw, sh, sw, top, bottom, left, right;
+  bool padded() const { return top || bottom || left || right; }
+};
+
+Pool readPool(Attrs& a) {
+  Pool p;
+  p.kh = a.n(); p.kw = a.n(); p.sh = a.n(); p.sw = a.n();
+  p.top = a.n(); p.bottom = a.n(); p.left = a.n(); p.right = a.n();
+  return p;
+}
+
+Tensor padPool(const Tensor& xn, const Pool& p, double value) {
+  return at::constant_pad_nd(xn, {p.left, p.right, p.top, p.bottom}, value);
+}
+
+// tfjs's average pool ignores padded cells: divide window sums by the count of real cells.
+Tensor poolCounts(const Tensor& xn, const Pool& p) {
+  Tensor ones = at::ones({1, 1, xn.size(2), xn.size(3)}, xn.options());
+  return at::avg_pool2d(padPool(ones, p, 0), {p.kh, p.kw}, {p.sh, p.sw}, {0, 0}, false, true, 1);
+}
+
+Tensor avgPool(const Tensor& x, const Pool& p) {
+  Tensor xn = toNCHW(x, true);
+  if (!p.padded()) return fromNCHW(at::avg_pool2d(xn, {p.kh, p.kw}, {p.sh, p.sw}), true);
+  Tensor sums = at::avg_pool2d(padPool(xn, p, 0), {p.kh, p.kw}, {p.sh, p.sw}, {0, 0}, false, true, 1);
+  return fromNCHW(sums / poolCounts(xn, p), true);
+}
+
+Tensor avgPoolGrad(const Tensor& dy, const Tensor& x, const Pool& p) {
+  Tensor xn = toNCHW(x, true), dyn = toNCHW(dy, true);
+  if (!p.padded())
+    return fromNCHW(at::avg_pool2d_backward(dyn, xn, {p.kh, p.kw}, {p.sh, p.sw}, {0, 0}, false, true, c10::nullopt), true);
+  Tensor xp = padPool(xn, p, 0);
+  Tensor g = at::avg_pool2d_backward(dyn / poolCounts(xn, p), xp, {p.kh, p.kw}, {p.sh, p.sw}, {0, 0}, false, true, 1);
+  return fromNCHW(g.narrow(2, p.top, xn.size(2)).narrow(3, p.left, xn.size(3)), true);
+}
+
+std::tuple<Tensor, Tensor, Tensor> maxPoolWithIndices(const Tensor& x, const Pool& p) {
+  Tensor xn = toNCHW(x, true);
+  Tensor xp = p.padded() ? padPool(xn, p, -std::numeric_limits<double>::infinity()) : xn;
+  auto r = at::max_pool2d_with_indices(xp, {p.kh, p.kw}, {p.sh, p.sw}, {0, 0}, {1, 1}, false);
+  return {std::get<0>(r), std::get<1>(r), xp};
+}
+
+// ------------------------------------------------------------------------------------------------
+// Shape helpers
+// ------------------------------------------------------------------------------------------------
+Tensor reduceAll(const Tensor& x, const Ints& axes, bool keep, const std::function<Tensor(const Tensor&, int64_t, bool)>& one) {
+  // Reduce the highest axis first so the lower axis numbers stay valid.
+  Ints sorted = axes;
+  std::sort(sorted.rbegin(), sorted.rend());
+  Tensor y = x;
+  for (auto ax : sorted) y = one(y, ax, keep);
+  return y;
+}
+
+Ints shapeOf(const Tensor& t) { return Ints(t.sizes().begin(), t.sizes().end()); }
+
+// Indices 0..n-1 for one axis of a mirror pad: reflect (no edge repeat) or symmetric (edge repeated).
+Tensor mirrorIndex(int64_t n, int64_t before, int64_t after, bool symmetric) {
+  std::vector<int64_t> idx;
+  int64_t offset = symmetric ? 0 : 1;
+  for (int64_t i = -before; i < n + after; ++i) {
+    int64_t j = i;
+    if (j < 0) j = -j - 1 + offset;
+    if (j >= n) j = 2 * n - j - 1 - offset;
+    idx.push_back(j);
+  }
+  return at::tensor(idx, at::kLong);
+}
+
+Tensor activate(Tensor y, int64_t act, double leakyAlpha, const Tensor* prelu) {
+  switch (act) {
+    case 0: return y;                                 // linear
+    case 1: return at::relu(y);                       // relu
+    case 2: return at::clamp(y, 0, 6);                // relu6
+    case 3: return at::elu(y);                        // elu
+    case 4: return at::leaky_relu(y, leakyAlpha);     // leakyrelu
+    case 5: return at::where(y < 0, *prelu * y, y);   // prelu
+    case 6: return at::sigmoid(y);                    // sigmoid
+  }
+  throw std::runtime_error("lia_torch: unknown activation code " + std::to_string(act));
+}
+
+// ------------------------------------------------------------------------------------------------
+// The op table
+// ------------------------------------------------------------------------------------------------
+void defineOps() {
+  // --- unary, elementwise ---
+  defUnary("Abs", [](const Tensor& x) { return at::abs(x); });
+  defUnary("Acos", [](const Tensor& x) { return at::acos(asFloat(x)); });
+  defUnary("Acosh", [](const Tensor& x) { return at::acosh(asFloat(x)); });
+  defUnary("Asin", [](const Tensor& x) { return at::asin(asFloat(x)); });
+  defUnary("Asinh", [](const Tensor& x) { return at::asinh(asFloat(x)); });
+  defUnary("Atan", [](const Tensor& x) { return at::atan(asFloat(x)); });
+  defUnary("Atanh", [](const Tensor& x) { return at::atanh(asFloat(x)); });
+  defUnary("Ceil", [](const Tensor& x) { return at::ceil(asFloat(x)); });
+  defUnary("Cos", [](const Tensor& x) { return at::cos(asFloat(x)); });
+  defUnary("Cosh", [](const Tensor& x) { return at::cosh(asFloat(x)); });
+  defUnary("Elu", [](const Tensor& x) { return at::elu(asFloat(x)); });
+  defUnary("Erf", [](const Tensor& x) { return at::erf(asFloat(x)); });
+  defUnary("Exp", [](const Tensor& x) { return at::exp(asFloat(x)); });
+  defUnary("Expm1", [](const Tensor& x) { return at::expm1(asFloat(x)); });
+  defUnary("Floor", [](const Tensor& x) { return at::floor(asFloat(x)); });
+  defUnary("IsFinite", [](const Tensor& x) { return at::isfinite(x); });
+  defUnary("IsInf", [](const Tensor& x) { return at::isinf(x); });
+  defUnary("IsNan", [](const Tensor& x) { return at::isnan(x); });
+  defUnary("Log", [](const Tensor& x) { return at::log(asFloat(x)); });
+  defUnary("Log1p", [](const Tensor& x) { return at::log1p(asFloat(x)); });
+  defUnary("LogicalNot", [](const Tensor& x) { return at::logical_not(x); });
+  defUnary("Neg", [](const Tensor& x) { return at::neg(x); });
+  defUnary("Reciprocal", [](const Tensor& x) { return at::reciprocal(asFloat(x)); });
+  defUnary("Relu", [](const Tensor& x) { return at::relu(x); });
+  defUnary("Relu6", [](const Tensor& x) { return at::clamp(x, 0, 6); });
+  defUnary("Round", [](const Tensor& x) { return at::round(asFloat(x)); });
+  defUnary("Rsqrt", [](const Tensor& x) { return at::rsqrt(asFloat(x)); });
+  defUnary("Selu", [](const Tensor& x) { return at::selu(asFloat(x)); });
+  defUnary("Sigmoid", [](const Tensor& x) { return at::sigmoid(asFloat(x)); });
+  defUnary("Sign", [](const Tensor& x) { return at::sign(x); });
+  defUnary("Sin", [](const Tensor& x) { return at::sin(asFloat(x)); });
+  defUnary("Sinh", [](const Tensor& x) { return at::sinh(asFloat(x)); });
+  defUnary("Softplus", [](const Tensor& x) { return at::softplus(asFloat(x)); });
+  defUnary("Sqrt", [](const Tensor& x) { return at::sqrt(asFloat(x)); });
+  defUnary("Square", [](const Tensor& x) { return at::mul(x, x); });
+  defUnary("Tan", [](const Tensor& x) { return at::tan(asFloat(x)); });
+  defUnary("Tanh", [](const Tensor& x) { return at::tanh(asFloat(x)); });
+  defUnary("ZerosLike", [](const Tensor& x) { return at::zeros_like(x, at::MemoryFormat::Contiguous); });
+  defUnary("OnesLike", [](const Tensor& x) { return at::ones_like(x, at::MemoryFormat::Contiguous); });
+  defUnary("Clone", [](const Tensor& x) { return x.clone(at::MemoryFormat::Contiguous); });
+  def("Cast", [](const std::vector<Tensor>& in, Attrs& a) {
+    auto to = scalarType(a.n());
+    if (to == at::kBool) return Outs{in[0] != 0};
+    return Outs{in[0].to(to)};
+  });
+  def("LeakyRelu", [](const std::vector<Tensor>& in, Attrs& a) {
+    double alpha = a.d();
+    return Outs{at::where(in[0] < 0, in[0] * alpha, in[0])};
+  });
+  def("Step", [](const std::vector<Tensor>& in, Attrs& a) {
+    double alpha = a.d();
+    Tensor x = asFloat(in[0]);
+    Tensor y = at::where(x > 0, at::ones_like(x), at::full_like(x, alpha));
+    return Outs{at::where(at::isnan(x), x, y)};
+  });
+  def("ClipByValue", [](const std::vector<Tensor>& in, Attrs& a) {
+    double lo = a.d(), hi = a.d();
+    return Outs{at::clamp(in[0], lo, hi)};
+  });
+  def("EluGrad", [](const std::vector<Tensor>& in, Attrs&) {
+    const Tensor &dy = in[0], &y = in[1];
+    return Outs{at::where(y < 0, dy * (y + 1), dy)};
+  });
+
+  // --- binary, broadcasting ---
+  defBinary("Add", [](const Tensor& a, const Tensor& b) { return at::add(a, b); });
+  defBinary("Sub", [](const Tensor& a, const Tensor& b) { return at::sub(a, b); });
+  defBinary("Multiply", [](const Tensor& a, const Tensor& b) { return at::mul(a, b); });
+  defBinary("RealDiv", [](const Tensor& a, const Tensor& b) { return at::div(asFloat(a), b); });
+  defBinary("FloorDiv", [](const Tensor& a, const Tensor& b) { return at::div(a, b, "floor"); });
+  defBinary("DivNoNan", [](const Tensor& a, const Tensor& b) {
+    Tensor q = at::div(asFloat(a), b);
+    return at::where(b == 0, at::zeros_like(q), q);
+  });
+  defBinary("Maximum", [](const Tensor& a, const Tensor& b) { return at::maximum(a, b); });
+  defBinary("Minimum", [](const Tensor& a, const Tensor& b) { return at::minimum(a, b); });
+  defBinary("Pow", [](const Tensor& a, const Tensor& b) { return at::pow(a, b); });
+  defBinary("SquaredDifference", [](const Tensor& a, const Tensor& b) {
+    Tensor d = at::sub(a, b);
+    return at::mul(d, d);
+  });
+  defBinary("Mod", [](const Tensor& a, const Tensor& b) { return at::remainder(a, b); });
+  defBinary("Atan2", [](const Tensor& a, const Tensor& b) { return at::atan2(asFloat(a), asFloat(b)); });
+  defBinary("Equal", [](const Tensor& a, const Tensor& b) { return at::eq(a, b); });
+  defBinary("NotEqual", [](const Tensor& a, const Tensor& b) { return at::ne(a, b); });
+  defBinary("Greater", [](const Tensor& a, const Tensor& b) { return at::gt(a, b); });
+  defBinary("GreaterEqual", [](const Tensor& a, const Tensor& b) { return at::ge(a, b); });
+  defBinary("Less", [](const Tensor& a, const Tensor& b) { return at::lt(a, b); });
+  defBinary("LessEqual", [](const Tensor& a, const Tensor& b) { return at::le(a, b); });
+  defBinary("LogicalAnd", [](const Tensor& a, const Tensor& b) { return at::logical_and(a, b); });
+  defBinary("LogicalOr", [](const Tensor& a, const Tensor& b) { return at::logical_or(a, b); });
+  defBinary("LogicalXor", [](const Tensor& a, const Tensor& b) { return at::logical_xor(a, b); });
+  defBinary("Prelu", [](const Tensor& x, const Tensor& alpha) { return at::where(x < 0, alpha * x, x); });
+  def("AddN", [](const std::vector<Tensor>& in, Attrs&) {
+    Tensor s = in[0];
+    for (size_t i = 1; i < in.size(); ++i) s = at::add(s, in[i]);
+    return Outs{s};
+  });
+  def("Select", [](const std::vector<Tensor>& in, Attrs&) {
+    Tensor cond = in[0];
+    // tfjs lets a rank-1 condition pick whole rows of higher-rank operands.
+    if (cond.dim() == 1 && in[1].dim() > 1) {
+      Ints s(in[1].dim(), 1);
+      s[0] = cond.size(0);
+      cond = cond.reshape(s);
+    }
+    return Outs{at::where(cond, in[1], in[2])};
+  });
+
+  // --- reductions: attrs = keepDims, axes... ---
+  auto defReduce = [](const std::string& name, std::function<Tensor(const Tensor&, const Ints&, bool)> f) {
+    def(name, [f](const std::vector<Tensor>& in, Attrs& a) {
+      bool keep = a.b();
+      Ints axes = a.rest();
+      if (axes.empty()) return Outs{in[0].clone()};
+      return Outs{f(in[0], axes, keep)};
+    });
+  };
+  defReduce("Sum", [](const Tensor& x, const Ints& ax, bool k) { return at::sum(x, ax, k); });
+  defReduce("Mean", [](const Tensor& x, const Ints& ax, bool k) { return at::mean(asFloat(x), ax, k); });
+  defReduce("Max", [](const Tensor& x, const Ints& ax, bool k) { return at::amax(x, ax, k); });
+  defReduce("Min", [](const Tensor& x, const Ints& ax, bool k) { return at::amin(x, ax, k); });
+  defReduce("Prod", [](const Tensor& x, const Ints& ax, bool k) {
+    return reduceAll(x, ax, k, [](const Tensor& t, int64_t d, bool kk) { return at::prod(t, d, kk); });
+  });
+  defReduce("All", [](const Tensor& x, const Ints& ax, bool k) {
+    return reduceAll(x, ax, k, [](const Tensor& t, int64_t d, bool kk) { return at::all(t, d, kk); });
+  });
+  defReduce("Any", [](const Tensor& x, const Ints& ax, bool k) {
+    return reduceAll(x, ax, k, [](const Tensor& t, int64_t d, bool kk) { return at::any(t, d, kk); });
+  });
+  def("ArgMax", [](const std::vector<Tensor>& in, Attrs& a) { return Outs{at::argmax(in[0], a.n())}; });
+  def("ArgMin", [](const std::vector<Tensor>& in, Attrs& a) { return Outs{at::argmin(in[0], a.n())}; });
+  auto defCumulative = [](const std::string& name, bool product) {
+    def(name, [product](const std::vector<Tensor>& in, Attrs& a) {
+      int64_t axis = a.n();
+      bool exclusive = a.b(), reverse = a.b();
+      Tensor x = reverse ? at::flip(in[0], {axis}) : in[0];
+      Tensor y = product ? at::cumprod(x, axis) : at::cumsum(x, axis);
+      if (exclusive) {
+        int64_t n = x.size(axis);
+        Tensor first = product ? at::ones_like(x.narrow(axis, 0, 1)) : at::zeros_like(x.narrow(axis, 0, 1));
+        y = at::cat({first.to(y.scalar_type()), y.narrow(axis, 0, std::max<int64_t>(n - 1, 0))}, axis);
+      }
+      return Outs{reverse ? at::flip(y, {axis}) : y};
+    });
+  };
+  defCumulative("Cumsum", false);
+  defCumulative("Cumprod", true);
+  def("Softmax", [](const std::vector<Tensor>& in, Attrs& a) { return Outs{at::softmax(in[0], a.n())}; });
+
+  // --- shapes and copies ---
+  def("Reshape", [](const std::vector<Tensor>& in, Attrs& a) { return Outs{in[0].reshape(a.rest())}; });
+  def("Transpose", [](const std::vector<Tensor>& in, Attrs& a) {
+    return Outs{in[0].permute(a.rest()).contiguous()};
+  });
+  def("Slice", [](const std::vector<Tensor>& in, Attrs& a) {
+    int64_t r = in[0].dim();
+    Ints begin = a.list(r), size = a.list(r);
+    Tensor y = in[0];
+    for (int64_t d = 0; d < r; ++d)
+      if (begin[d] != 0 || size[d] != y.size(d)) y = y.narrow(d, begin[d], size[d]);
+    return Outs{y};
+  });
+  // attrs: rank, begin[rank], strides[rank], sizes[rank] (tfjs's sparse final shape), finalShape...
+  def("StridedSlice", [](const std::vector<Tensor>& in, Attrs& a) {
+    int64_t r = a.n();
+    Ints begin = a.list(r), strides = a.list(r), sizes = a.list(r);
+    Ints finalShape = a.rest();
+    Tensor y = in[0];
+    for (int64_t d = 0; d < r && d < y.dim(); ++d) {
+      if (strides[d] == 1) {
+        if (begin[d] != 0 || sizes[d] != y.size(d)) y = y.narrow(d, begin[d], sizes[d]);
+      } else {
+        y = y.index_select(d, at::arange(sizes[d], at::kLong) * strides[d] + begin[d]);
+      }
+    }
+    return Outs{y.reshape(finalShape)};
+  });
+  def("Concat", [](const std::vector<Tensor>& in, Attrs& a) { return Outs{at::cat(in, a.n())}; });
+  def("Pack", [](const std::vector<Tensor>& in, Attrs& a) { return Outs{at::stack(in, a.n())}; });
+  def("Unpack", [](const std::vector<Tensor>& in, Attrs& a) {
+    auto parts = at::unbind(in[0], a.n());
+    return Outs(parts.begin(), parts.end());
+  });
+  def("SplitV", [](const std::vector<Tensor>& in, Attrs& a) {
+    int64_t axis = a.n();
+    auto parts = at::split_with_sizes(in[0], a.rest(), axis);
+    return Outs(parts.begin(), parts.end());
+  });
+  def("Tile", [](const std::vector<Tensor>& in, Attrs& a) { return Outs{in[0].repeat(a.rest())}; });
+  def("Reverse", [](const std::vector<Tensor>& in, Attrs& a) {
+    Ints dims = a.rest();
+    if (dims.empty()) return Outs{in[0].clone()};
+    return Outs{at::flip(in[0], dims)};
+  });
+  // attrs: constantValue, then (before, after) per axis in tfjs order.
+  def("PadV2", [](const std::vector<Tensor>& in, Attrs& a) {
+    double value = a.d();
+    Ints p = a.rest();
+    Ints torchPad;
+    for (int64_t d = static_cast<int64_t>(p.size() / 2) - 1; d >= 0; --d) {
+      torchPad.push_back(p[2 * d]);
+      torchPad.push_back(p[2 * d + 1]);
+    }
+    return Outs{at::constant_pad_nd(in[0], torchPad, value)};
+  });
+  // attrs: symmetric(0|1), then (before, after) per axis.
+  def("MirrorPad", [](const std::vector<Tensor>& in, Attrs& a) {
+    bool symmetric = a.b();
+    Ints p = a.rest();
+    Tensor y = in[0];
+    for (int64_t d = 0; d < y.dim(); ++d)
+      if (p[2 * d] || p[2 * d + 1]) y = y.index_select(d, mirrorIndex(y.size(d), p[2 * d], p[2 * d + 1], symmetric));
+    return Outs{y};
+  });
+  def("BroadcastTo", [](const std::vector<Tensor>& in, Attrs& a) { return Outs{in[0].expand(a.rest()).contiguous()}; });
+  // attrs: dtype, value, shape...
+  def("Fill", [](const std::vector<Tensor>&, Attrs& a) {
+    auto dtype = scalarType(a.n());
+    double value = a.d();
+    return Outs{at::full(a.rest(), value, at::TensorOptions().dtype(dtype))};
+  });
+  def("Range", [](const std::vector<Tensor>&, Attrs& a) {
+    auto dtype = scalarType(a.n());
+    double start = a.d(), stop = a.d(), step = a.d();
+    int64_t n = a.n();
+    (void)stop;  // tfjs's count n already encodes it
+    return Outs{(at::arange(n, at::kDouble) * step + start).to(dtype)};
+  });
+  def("LinSpace", [](const std::vector<Tensor>&, Attrs& a) {
+    double start = a.d(), stop = a.d();
+    int64_t num = a.n();
+    return Outs{at::linspace(start, stop, num, at::kFloat)};
+  });
+  // attrs: axis, batchDims
+  def("GatherV2", [](const std::vector<Tensor>& in, Attrs& a) {
+    int64_t axis = a.n(), batchDims = a.n();
+    const Tensor &x = in[0], &idx = in[1];
+    if (batchDims != 0) {
+      // Flatten the batch dimensions, gather per batch with an index offset.
+      Ints xs = shapeOf(x), is = shapeOf(idx);
+      int64_t b = 1;
+      for (int64_t d = 0; d < batchDims; ++d) b *= xs[d];
+      Ints outShape(xs.begin(), xs.begin() + axis);
+      outShape.insert(outShape.end(), is.begin() + batchDims, is.end());
+      outShape.insert(outShape.end(), xs.begin() + axis + 1, xs.end());
+      std::vector<Tensor> parts;
+      Tensor xb = x.reshape([&] { Ints s{b}; s.insert(s.end(), xs.begin() + batchDims, xs.end()); return s; }());
+      Tensor ib = idx.reshape({b, -1});
+      for (int64_t i = 0; i < b; ++i) {
+        Tensor g = xb[i].index_select(axis - batchDims, ib[i].to(at::kLong));
+        parts.push_back(g);
+      }
+      return Outs{at::stack(parts, 0).reshape(outShape)};
+    }
+    Tensor flat = idx.reshape({-1}).to(at::kLong);
+    Tensor g = x.index_select(axis, flat);
+    Ints outShape(x.sizes().begin(), x.sizes().begin() + axis);
+    for (auto s : idx.sizes()) outShape.push_back(s);
+    for (int64_t d = axis + 1; d < x.dim(); ++d) outShape.push_back(x.size(d));
+    return Outs{g.reshape(outShape)};
+  });
+  def("GatherNd", [](const std::vector<Tensor>& in, Attrs&) {
+    const Tensor &x = in[0], &idx = in[1];
+    int64_t k = idx.size(-1);
+    Ints xs = shapeOf(x);
+    Ints rest(xs.begin() + k, xs.end());
+    Ints flatShape{-1};
+    flatShape.insert(flatShape.end(), rest.begin(), rest.end());
+    Tensor xf = x.reshape(flatShape);
+    Tensor lin = at::zeros(idx.sizes().slice(0, idx.dim() - 1), at::kLong);
+    Tensor il = idx.to(at::kLong);
+    for (int64_t j = 0; j < k; ++j) lin = lin * xs[j] + il.select(-1, j);
+    Ints outShape(idx.sizes().begin(), idx.sizes().end() - 1);
+    outShape.insert(outShape.end(), rest.begin(), rest.end());
+    return Outs{xf.index_select(0, lin.reshape({-1})).reshape(outShape)};
+  });
+  def("OneHot", [](const std::vector<Tensor>& in, Attrs& a) {
+    int64_t depth = a.n();
+    double on = a.d(), off = a.d();
+    Tensor idx = in[0].to(at::kLong);
+    Tensor hit = idx.unsqueeze(-1) == at::arange(depth, at::kLong);
+    return Outs{at::where(hit, at::scalar_tensor(on, at::kFloat), at::scalar_tensor(off, at::kFloat))};
+  });
+  def("TopK", [](const std::vector<Tensor>& in, Attrs& a) {
+    int64_t k = a.n();
+    bool sorted = a.b();
+    auto r = at::topk(in[0], k, -1, true, true);
+    (void)sorted;
+    return Outs{std::get<0>(r), std::get<1>(r)};
+  });
+  def("Where", [](const std::vector<Tensor>& in, Attrs&) { return Outs{at::nonzero(in[0])}; });
+
+  // --- linear algebra ---
+  // attrs: transposeA, transposeB
+  def("BatchMatMul", [](const std::vector<Tensor>& in, Attrs& a) {
+    bool ta = a.b(), tb = a.b();
+    Tensor x = ta ? in[0].transpose(-2, -1) : in[0];
+    Tensor y = tb ? in[1].transpose(-2, -1) : in[1];
+    return Outs{at::matmul(x, y)};
+  });
+  // inputs: a, b[, bias][, preluWeights]; attrs: transposeA, transposeB, hasBias, activation, leakyAlpha
+  def("_FusedMatMul", [](const std::vector<Tensor>& in, Attrs& a) {
+    bool ta = a.b(), tb = a.b(), hasBias = a.b();
+    int64_t act = a.n();
+    double alpha = a.d();
+    Tensor x = ta ? in[0].transpose(-2, -1) : in[0];
+    Tensor y = tb ? in[1].transpose(-2, -1) : in[1];
+    Tensor out = at::matmul(x, y);
+    size_t next = 2;
+    if (hasBias) out = out + in[next++];
+    const Tensor* prelu = next < in.size() ? &in[next] : nullptr;
+    return Outs{activate(out, act, alpha, prelu)};
+  });
+
+  // --- convolution: attrs start with the Conv block (readConv) ---
+  def("Conv2D", [](const std::vector<Tensor>& in, Attrs& a) {
+    Conv c = readConv(a);
+    return Outs{convForward(in[0], convWeight(in[1]), c, 1)};
+  });
+  // inputs: x, filter[, bias][, preluWeights]; attrs: Conv, hasBias, activation, leakyAlpha
+  def("_FusedConv2D", [](const std::vector<Tensor>& in, Attrs& a) {
+    Conv c = readConv(a);
+    bool hasBias = a.b();
+    int64_t act = a.n();
+    double alpha = a.d();
+    Tensor y = convForward(in[0], convWeight(in[1]), c, 1);
+    size_t next = 2;
+    if (hasBias) {
+      Tensor bias = in[next++];
+      if (!c.channelsLast && bias.dim() == 1) bias = bias.reshape({-1, 1, 1});
+      y = y + bias;
+    }
+    const Tensor* prelu = next < in.size() ? &in[next] : nullptr;
+    return Outs{activate(y, act, alpha, prelu)};
+  });
+  // inputs: dy, filter; attrs: Conv, inputShape[4]
+  def("Conv2DBackpropInput", [](const std::vector<Tensor>& in, Attrs& a) {
+    Conv c = readConv(a);
+    Ints inputShape = a.list(4);
+    return Outs{convBackpropInput(in[0], convWeight(in[1]), inputShape, c, 1)};
+  });
+  // inputs: x, dy; attrs: Conv, filterShape[4] (tfjs layout)
+  def("Conv2DBackpropFilter", [](const std::vector<Tensor>& in, Attrs& a) {
+    Conv c = readConv(a);
+    Ints fs = a.list(4);
+    Tensor g = convBackpropFilter(in[0], in[1], {fs[3], fs[2], fs[0], fs[1]}, c, 1);
+    return Outs{g.permute({2, 3, 1, 0}).contiguous()};
+  });
+  def("DepthwiseConv2dNative", [](const std::vector<Tensor>& in, Attrs& a) {
+    Conv c = readConv(a);
+    return Outs{convForward(in[0], depthwiseWeight(in[1]), c, in[1].size(2))};
+  });
+  def("FusedDepthwiseConv2D", [](const std::vector<Tensor>& in, Attrs& a) {
+    Conv c = readConv(a);
+    bool hasBias = a.b();
+    int64_t act = a.n();
+    double alpha = a.d();
+    Tensor y = convForward(in[0], depthwiseWeight(in[1]), c, in[1].size(2));
+    size_t next = 2;
+    if (hasBias) y = y + in[next++];
+    const Tensor* prelu = next < in.size() ? &in[next] : nullptr;
+    return Outs{activate(y, act, alpha, prelu)};
+  });
+  // inputs: dy, filter; attrs: Conv, inputShape[4]
+  def("DepthwiseConv2dNativeBackpropInput", [](const std::vector<Tensor>& in, Attrs& a) {
+    Conv c = readConv(a);
+    Ints inputShape = a.list(4);
+    return Outs{convBackpropInput(in[0], depthwiseWeight(in[1]), inputShape, c, in[1].size(2))};
+  });
+  // inputs: x, dy; attrs: Conv, filterShape[4]
+  def("DepthwiseConv2dNativeBackpropFilter", [](const std::vector<Tensor>& in, Attrs& a) {
+    Conv c = readConv(a);
+    Ints fs = a.list(4);
+    Tensor g = convBackpropFilter(in[0], in[1], {fs[2] * fs[3], 1, fs[0], fs[1]}, c, fs[2]);
+    return Outs{g.reshape({fs[2], fs[3], fs[0], fs[1]}).permute({2, 3, 0, 1}).contiguous()};
+  });
+
+  // --- pooling: attrs = Pool block ---
+  def("AvgPool", [](const std::vector<Tensor>& in, Attrs& a) { return Outs{avgPool(in[0], readPool(a))}; });
+  def("AvgPoolGrad", [](const std::vector<Tensor>& in, Attrs& a) { return Outs{avgPoolGrad(in[0], in[1], readPool(a))}; });
+  def("MaxPool", [](const std::vector<Tensor>& in, Attrs& a) {
+    auto r = maxPoolWithIndices(in[0], readPool(a));
+    return Outs{fromNCHW(std::get<0>(r), true)};
+  });
+  // inputs: dy, input, output
+  def("MaxPoolGrad", [](const std::vector<Tensor>& in, Attrs& a) {
+    Pool p = readPool(a);
+    auto r = maxPoolWithIndices(in[1], p);
+    Tensor g = at::max_pool2d_with_indices_backward(toNCHW(in[0], true), std::get<2>(r), {p.kh, p.kw}, {p.sh, p.sw}, {0, 0},
+                                                    {1, 1}, false, std::get<1>(r));
+    if (p.padded()) g = g.narrow(2, p.top, in[1].size(1)).narrow(3, p.left, in[1].size(2));
+    return Outs{fromNCHW(g, true)};
+  });
+
+  // --- resizing (NHWC): attrs = newH, newW, then per-output-row/col source indices and weights ---
+  def("ResizeBilinear", [](const std::vector<Tensor>& in, Attrs& a) {
+    int64_t nh = a.n(), nw = a.n();
+    Ints r0 = a.list(nh), r1 = a.list(nh);
+    std::vector<double> rf(nh);
+    for (auto& v : rf) v = a.d();
+    Ints c0 = a.list(nw), c1 = a.list(nw);
+    std::vector<double> cf(nw);
+    for (auto& v : cf) v = a.d();
+    Tensor x = asFloat(in[0]);
+    Tensor cfT = at::tensor(cf, at::kDouble).to(at::kFloat).reshape({1, 1, nw, 1});
+    Tensor rfT = at::tensor(rf, at::kDouble).to(at::kFloat).reshape({1, nh, 1, 1});
+    Tensor l = x.index_select(2, at::tensor(c0, at::kLong)), r = x.index_select(2, at::tensor(c1, at::kLong));
+    Tensor xc = l + (r - l) * cfT;
+    Tensor t = xc.index_select(1, at::tensor(r0, at::kLong)), b = xc.index_select(1, at::tensor(r1, at::kLong));
+    return Outs{t + (b - t) * rfT};
+  });
+  // inputs: images, dy
+  def("ResizeBilinearGrad", [](const std::vector<Tensor>& in, Attrs& a) {
+    int64_t nh = a.n(), nw = a.n();
+    Ints r0 = a.list(nh), r1 = a.list(nh);
+    std::vector<double> rf(nh);
+    for (auto& v : rf) v = a.d();
+    Ints c0 = a.list(nw), c1 = a.list(nw);
+    std::vector<double> cf(nw);
+    for (auto& v : cf) v = a.d();
+    const Tensor& x = in[0];
+    Tensor dy = asFloat(in[1]);
+    Tensor cfT = at::tensor(cf, at::kDouble).to(at::kFloat).reshape({1, 1, nw, 1});
+    Tensor rfT = at::tensor(rf, at::kDouble).to(at::kFloat).reshape({1, nh, 1, 1});
+    Tensor dxc = at::zeros({x.size(0), x.size(1), nw, x.size(3)}, dy.options());
+    dxc.index_add_(1, at::tensor(r0, at::kLong), dy * (1 - rfT));
+    dxc.index_add_(1, at::tensor(r1, at::kLong), dy * rfT);
+    Tensor dx = at::zeros({x.size(0), x.size(1), x.size(2), x.size(3)}, dy.options());
+    dx.index_add_(2, at::tensor(c0, at::kLong), dxc * (1 - cfT));
+    dx.index_add_(2, at::tensor(c1, at::kLong), dxc * cfT);
+    return Outs{dx};
+  });
+  // attrs: newH, newW, rows[newH], cols[newW]
+  def("ResizeNearestNeighbor", [](const std::vector<Tensor>& in, Attrs& a) {
+    int64_t nh = a.n(), nw = a.n();
+    Tensor rows = at::tensor(a.list(nh), at::kLong), cols = at::tensor(a.list(nw), at::kLong);
+    return Outs{in[0].index_select(1, rows).index_select(2, cols)};
+  });
+  // inputs: images, dy
+  def("ResizeNearestNeighborGrad", [](const std::vector<Tensor>& in, Attrs& a) {
+    int64_t nh = a.n(), nw = a.n();
+    Tensor rows = at::tensor(a.list(nh), at::kLong), cols = at::tensor(a.list(nw), at::kLong);
+    const Tensor& x = in[0];
+    Tensor dy = asFloat(in[1]);
+    Tensor dr = at::zeros({x.size(0), x.size(1), nw, x.size(3)}, dy.options());
+    dr.index_add_(1, rows, dy);
+    Tensor dx = at::zeros({x.size(0), x.size(1), x.size(2), x.size(3)}, dy.options());
+    dx.index_add_(2, cols, dr);
+    return Outs{dx};
+  });
+
+  // --- normalisation ---
+  // inputs: x, mean, variance[, offset][, scale]; attrs: epsilon, hasOffset, hasScale
+  def("FusedBatchNorm", [](const std::vector<Tensor>& in, Attrs& a) {
+    double eps = a.d();
+    bool hasOffset = a.b(), hasScale = a.b();
+    Tensor y = (in[0] - in[1]) * at::rsqrt(in[2] + eps);
+    size_t next = 3;
+    Tensor offset = hasOffset ? in[next++] : Tensor();
+    if (hasScale) y = y * in[next];
+    if (hasOffset) y = y + offset;
+    return Outs{y};
+  });
+}
+
+std::vector<double> readNumbers(const Napi::Value& v) {
+  std::vector<double> out;
+  if (v.IsUndefined() || v.IsNull()) return out;
+  if (v.IsTypedArray()) {
+    auto ta = v.As<Napi::TypedArray>();
+    if (ta.TypedArrayType() == napi_float64_array) {
+      auto f = v.As<Napi::Float64Array>();
+      out.assign(f.Data(), f.Data() + f.ElementLength());
+      return out;
+    }
+    if (ta.TypedArrayType() == napi_int32_array) {
+      auto f = v.As<Napi::Int32Array>();
+      out.assign(f.Data(), f.Data() + f.ElementLength());
+      return out;
+    }
+    throw std::runtime_error("lia_torch: attributes must be a plain array, Float64Array or Int32Array");
+  }
+  auto arr = v.As<Napi::Array>();
+  uint32_t n = arr.Length();
+  out.resize(n);
+  for (uint32_t i = 0; i < n; ++i) out[i] = arr.Get(i).As<Napi::Number>().DoubleValue();
+  return out;
+}
+
+template <typename F>
+Napi::Value guarded(const Napi::CallbackInfo& info, F f) {
+  try {
+    return f();
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const c10::Error& e) {
+    throw Napi::Error::New(info.Env(), std::string("libtorch: ") + e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(info.Env(), e.what());
+  }
+}
+
+// The results of run() are described in a shared Int32Array (setScratch): count, then per output
+// its handle, dtype code, rank and dims. This avoids allocating JS objects on every kernel call.
+int32_t* g_scratch = nullptr;
+size_t g_scratchLength = 0;
+Napi::Reference<Napi::Int32Array> g_scratchRef;
+
+Napi::Value SetScratch(const Napi::CallbackInfo& info) {
+  auto a = info[0].As<Napi::Int32Array>();
+  g_scratchRef = Napi::Persistent(a);
+  g_scratch = a.Data();
+  g_scratchLength = a.ElementLength();
+  return info.Env().Undefined();
+}
+
+void describe(const Outs& outs, int64_t outDtype) {
+  size_t need = 1;
+  for (const auto& t : outs) need += 3 + t.dim();
+  if (!g_scratch || need > g_scratchLength) throw std::runtime_error("lia_torch: result description does not fit the scratch buffer");
+  // Store every result first so that a failing cast frees nothing twice.
+  std::vector<Tensor> ready;
+  for (const auto& t : outs) ready.push_back(normalise(t, outs.size() == 1 ? outDtype : -1));
+  size_t k = 0;
+  g_scratch[k++] = static_cast<int32_t>(ready.size());
+  for (auto& t : ready) {
+    int code = dtypeCode(t.scalar_type());
+    int64_t rank = t.dim();
+    Ints dims = shapeOf(t);
+    g_scratch[k++] = store(std::move(t));
+    g_scratch[k++] = code;
+    g_scratch[k++] = static_cast<int32_t>(rank);
+    for (auto d : dims) g_scratch[k++] = static_cast<int32_t>(d);
+  }
+}
+
+// run(code, outDtype, inputs: number[], attrs: number[]); results in the scratch buffer.
+Napi::Value Run(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    int64_t code = info[0].As<Napi::Number>().Int64Value();
+    int64_t outDtype = info[1].As<Napi::Number>().Int64Value();
+    if (code < 0 || code >= static_cast<int64_t>(table().size())) throw std::runtime_error("lia_torch: unknown op code");
+    std::vector<Tensor> inputs;
+    auto arr = info[2].As<Napi::Array>();
+    uint32_t n = arr.Length();
+    inputs.reserve(n);
+    for (uint32_t i = 0; i < n; ++i) inputs.push_back(get(arr.Get(i).As<Napi::Number>().Int64Value()));
+    std::vector<double> attrValues = readNumbers(info.Length() > 3 ? info[3] : env.Undefined());
+    Attrs attrs{attrValues};
+    Outs outs;
+    {
+      c10::NoGradGuard noGrad;  // tfjs does the autodiff; libtorch only computes.
+      outs = table()[code].fn(inputs, attrs);
+    }
+    describe(outs, outDtype);
+    return env.Undefined();
+  });
+}
+
+// write(values: TypedArray, shape: number[], dtype) -> handle
+Napi::Value Write(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    auto ta = info[0].As<Napi::TypedArray>();
+    std::vector<double> shapeD = readNumbers(info[1]);
+    Ints shape(shapeD.begin(), shapeD.end());
+    auto dtype = scalarType(info[2].As<Napi::Number>().Int64Value());
+    Tensor t = at::empty(shape, at::TensorOptions().dtype(dtype));
+    size_t bytes = t.numel() * t.element_size();
+    if (ta.ByteLength() != bytes)
+      throw std::runtime_error("lia_torch: write got " + std::to_string(ta.ByteLength()) + " bytes for a tensor of " +
+                               std::to_string(bytes));
+    if (bytes) std::memcpy(t.data_ptr(), static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset(), bytes);
+    return Napi::Number::New(info.Env(), store(std::move(t)));
+  });
+}
+
+// read(handle) -> Float32Array | Int32Array | Uint8Array (a copy)
+Napi::Value Read(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    Tensor t = get(info[0].As<Napi::Number>().Int64Value()).contiguous();
+    size_t n = t.numel();
+    switch (t.scalar_type()) {
+      case at::kFloat: {
+        auto out = Napi::Float32Array::New(env, n);
+        if (n) std::memcpy(out.Data(), t.data_ptr(), n * 4);
+        return out;
+      }
+      case at::kInt: {
+        auto out = Napi::Int32Array::New(env, n);
+        if (n) std::memcpy(out.Data(), t.data_ptr(), n * 4);
+        return out;
+      }
+      case at::kBool: {
+        auto out = Napi::Uint8Array::New(env, n);
+        if (n) std::memcpy(out.Data(), t.data_ptr(), n);
+        return out;
+      }
+      default:
+        throw std::runtime_error("lia_torch: cannot read a tensor of this dtype");
+    }
+  });
+}
+
+Napi::Value Free(const Napi::CallbackInfo& info) {
+  int64_t id = info[0].As<Napi::Number>().Int64Value();
+  if (id >= 0 && id < static_cast<int64_t>(g_slots.size()) && g_slots[id].defined()) {
+    g_slots[id] = Tensor();
+    g_free.push_back(static_cast<int32_t>(id));
+    --g_live;
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    Tensor t = get(info[0].As<Napi::Number>().Int64Value());
+    Napi::Object o = Napi::Object::New(env);
+    Napi::Array shape = Napi::Array::New(env, t.dim());
+    for (int64_t d = 0; d < t.dim(); ++d) shape.Set(d, Napi::Number::New(env, t.size(d)));
+    o.Set("shape", shape);
+    o.Set("dtype", Napi::Number::New(env, dtypeCode(t.scalar_type())));
+    o.Set("contiguous", Napi::Boolean::New(env, t.is_contiguous()));
+    return o;
+  });
+}
+
+// Live handles and the bytes of the distinct storages behind them.
+Napi::Value Memory(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::unordered_set<const void*> seen;
+  double bytes = 0;
+  for (const auto& t : g_slots) {
+    if (!t.defined()) continue;
+    const void* key = t.storage().unsafeGetStorageImpl();
+    if (seen.insert(key).second) bytes += static_cast<double>(t.storage().nbytes());
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("handles", Napi::Number::New(env, static_cast<double>(g_live)));
+  o.Set("bytes", Napi::Number::New(env, bytes));
+  return o;
+}
+
+Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    int n = info[0].As<Napi::Number>().Int32Value();
+    if (n < 1) throw std::runtime_error("lia_torch: threads must be at least 1");
+    at::set_num_threads(n);
+    return Napi::Number::New(info.Env(), at::get_num_threads());
+  });
+}
+
+Napi::Value GetThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), at::get_num_threads()); }
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  defineOps();
+  Napi::Object ops = Napi::Object::New(env);
+  for (size_t i = 0; i < table().size(); ++i) ops.Set(table()[i].name, Napi::Number::New(env, static_cast<double>(i)));
+  exports.Set("ops", ops);
+  exports.Set("run", Napi::Function::New(env, Run));
+  exports.Set("setScratch", Napi::Function::New(env, SetScratch));
+  exports.Set("write", Napi::Function::New(env, Write));
+  exports.Set("read", Napi::Function::New(env, Read));
+  exports.Set("free", Napi::Function::New(env, Free));
+  exports.Set("info", Napi::Function::New(env, Info));
+  exports.Set("memory", Napi::Function::New(env, Memory));
+  exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+  exports.Set("getThreads", Napi::Function::New(env, GetThreads));
+  exports.Set("torchVersion", Napi::String::New(env, TORCH_VERSION));
+  exports.Set("parallelInfo", Napi::String::New(env, at::get_parallel_info()));
+  exports.Set("cuda", Napi::Boolean::New(env, false));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(lia_torch, Init)

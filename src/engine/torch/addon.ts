@@ -1,0 +1,59 @@
+// Loads the native half of the `torch` backend (native/torch, built by `npm install` through
+// scripts/build-torch.mjs when a libtorch is found). Node only.
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/** dtype codes shared with native/torch/lia_torch.cc. */
+export const DTYPE_CODES = { float32: 0, int32: 1, bool: 2 } as const;
+export const CODE_DTYPES = ['float32', 'int32', 'bool'] as const;
+
+export interface TorchAddon {
+  /** Op name → op code for run(). */
+  ops: Record<string, number>;
+  /** Runs op `code` on the tensors behind `inputs`; results are described in the scratch buffer. */
+  run(code: number, outDtype: number, inputs: number[], attrs: number[]): void;
+  setScratch(buffer: Int32Array): void;
+  write(values: Float32Array | Int32Array | Uint8Array, shape: number[], dtype: number): number;
+  read(handle: number): Float32Array | Int32Array | Uint8Array;
+  free(handle: number): void;
+  info(handle: number): { shape: number[]; dtype: number; contiguous: boolean };
+  /** Live handles and the bytes of the distinct libtorch storages behind them. */
+  memory(): { handles: number; bytes: number };
+  setThreads(n: number): number;
+  getThreads(): number;
+  torchVersion: string;
+  parallelInfo: string;
+  cuda: boolean;
+}
+
+/** Where `npm install` puts the addon. */
+export const ADDON_PATH = fileURLToPath(new URL('../../../native/torch/build/Release/lia_torch.node', import.meta.url));
+
+export const INSTALL_HINT =
+  'install libtorch and a compiler (Debian: `apt-get install -y libtorch-dev build-essential`; elsewhere a PyTorch in python3) and run `npm run build:torch`';
+
+let cached: TorchAddon | null = null;
+let loadError: string | null = null;
+
+/** The addon, or null with the reason in torchAddonError(). */
+export function loadTorchAddon(): TorchAddon | null {
+  if (cached) return cached;
+  if (loadError !== null) return null;
+  if (!existsSync(ADDON_PATH)) {
+    loadError = `the torch addon is not built (${ADDON_PATH} is missing): ${INSTALL_HINT}`;
+    return null;
+  }
+  try {
+    cached = createRequire(import.meta.url)(ADDON_PATH) as TorchAddon;
+    return cached;
+  } catch (e) {
+    loadError = `the torch addon at ${ADDON_PATH} failed to load (${(e as Error).message.split('\n')[0]}); rebuild it with \`npm run build:torch\``;
+    return null;
+  }
+}
+
+export function torchAddonError(): string | null {
+  loadTorchAddon();
+  return loadError;
+}

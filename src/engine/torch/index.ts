@@ -1,0 +1,33 @@
+// The `torch` backend's entry: registers it with tfjs (Node only; needs the native addon).
+import * as tf from '@tensorflow/tfjs';
+import { loadTorchAddon, torchAddonError, type TorchAddon } from './addon.js';
+import { TorchBackend } from './backend.js';
+import { registerTorchKernels, TORCH_BACKEND } from './kernels.js';
+
+export { TorchBackend } from './backend.js';
+export { TORCH_KERNELS, TORCH_BACKEND } from './kernels.js';
+export { loadTorchAddon, torchAddonError } from './addon.js';
+
+/** Whether the addon is built and loads (no backend is registered by asking). */
+export function torchAvailable(): boolean {
+  return loadTorchAddon() !== null;
+}
+
+/** The addon, or a clear error naming how to build it. */
+export function requireTorchAddon(): TorchAddon {
+  const addon = loadTorchAddon();
+  if (!addon) throw new Error(`backend 'torch': ${torchAddonError()}`);
+  return addon;
+}
+
+/**
+ * Registers the `torch` backend and its kernels (once), and sets libtorch's intra-op threads.
+ * The backend factory is synchronous, so tfjs can rebuild it after engine resets.
+ */
+export function registerTorchBackend(threads: number): TorchAddon {
+  const addon = requireTorchAddon();
+  registerTorchKernels();
+  if (!tf.findBackendFactory(TORCH_BACKEND)) tf.registerBackend(TORCH_BACKEND, () => new TorchBackend(addon), 1);
+  addon.setThreads(threads);
+  return addon;
+}
