@@ -179,34 +179,24 @@ Tensor convForward(const Tensor& x, const Tensor& w, const Conv& c, int64_t grou
   return fromNCHW(y, c.channelsLast);
 }
 
-// Gradient with respect to the input of a convolution: a transposed convolution, cropped when
-// tfjs's padding is asymmetric. inputShape is in tfjs layout.
+// Gradient with respect to the input of a convolution, through libtorch's convolution backward
+// (oneDNN) on an input of the right shape and layout; with tfjs's asymmetric padding, the gradient
+// of the padded input, cropped. inputShape is in tfjs layout.
 Tensor convBackpropInput(const Tensor& dy, const Tensor& w, const Ints& inputShape, const Conv& c, int64_t groups) {
   Tensor dyn = toNCHW(dy, c.channelsLast);
+  int64_t N = inputShape[0];
+  int64_t C = c.channelsLast ? inputShape[3] : inputShape[1];
   int64_t H = c.channelsLast ? inputShape[1] : inputShape[2];
   int64_t W = c.channelsLast ? inputShape[2] : inputShape[3];
-  int64_t kh = w.size(2), kw = w.size(3);
-  int64_t ho = dyn.size(2), wo = dyn.size(3);
-  auto span = [](int64_t o, int64_t s, int64_t d, int64_t k) { return (o - 1) * s + d * (k - 1) + 1; };
-  if (c.symmetric()) {
-    int64_t oph = H - (span(ho, c.sh, c.dh, kh) - 2 * c.top);
-    int64_t opw = W - (span(wo, c.sw, c.dw, kw) - 2 * c.left);
-    if (oph >= 0 && opw >= 0 && oph < std::max(c.sh, c.dh) && opw < std::max(c.sw, c.dw)) {
-      Tensor dx = at::conv_transpose2d(dyn, w, {}, {c.sh, c.sw}, {c.top, c.left}, {oph, opw}, groups, {c.dh, c.dw});
-      return fromNCHW(dx, c.channelsLast);
-    }
-  }
-  int64_t hp = H + c.top + c.bottom, wp = W + c.left + c.right;
-  int64_t oph = hp - span(ho, c.sh, c.dh, kh), opw = wp - span(wo, c.sw, c.dw, kw);
-  if (oph < 0 || opw < 0) throw std::runtime_error("lia_torch: backprop-input shapes do not match the convolution");
-  Tensor dx;
-  if (oph < std::max(c.sh, c.dh) && opw < std::max(c.sw, c.dw)) {
-    dx = at::conv_transpose2d(dyn, w, {}, {c.sh, c.sw}, {0, 0}, {oph, opw}, groups, {c.dh, c.dw});
-  } else {
-    dx = at::conv_transpose2d(dyn, w, {}, {c.sh, c.sw}, {0, 0}, {0, 0}, groups, {c.dh, c.dw});
-    dx = at::constant_pad_nd(dx, {0, opw, 0, oph}, 0);
-  }
-  dx = dx.narrow(2, c.top, H).narrow(3, c.left, W);
+  bool sym = c.symmetric();
+  int64_t hp = sym ? H : H + c.top + c.bottom, wp = sym ? W : W + c.left + c.right;
+  Ints pad = sym ? Ints{c.top, c.left} : Ints{0, 0};
+  auto format = c.channelsLast ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+  Tensor shapeOnly = at::empty({N, C, hp, wp}, dy.options().memory_format(format));
+  auto r = at::convolution_backward(dyn, shapeOnly, w, c10::nullopt, {c.sh, c.sw}, pad, {c.dh, c.dw}, false, {0, 0}, groups,
+                                    {true, false, false});
+  Tensor dx = std::get<0>(r);
+  if (!sym) dx = dx.narrow(2, c.top, H).narrow(3, c.left, W);
   return fromNCHW(dx, c.channelsLast);
 }
 
@@ -297,6 +287,40 @@ Tensor mirrorIndex(int64_t n, int64_t before, int64_t after, bool symmetric) {
   return at::tensor(idx, at::kLong);
 }
 
+// A float32 [m, k] x [k, n] product. Debian's libtorch (like its PyTorch) multiplies through the
+// generic reference BLAS, which is slow; a 1x1 convolution runs the same product through oneDNN's
+// JIT kernels, often 10x faster at the dense layers' sizes. The choice is a fixed rule (no timing,
+// so results are reproducible), from measurements of this project's shapes: a convolution only
+// where its image operand needs no copy, its filter is small or already laid out, and it has few
+// output channels; otherwise mm. The four forms (C = X Y, or C^T = Y^T X^T returned as a view):
+//   rows:      images = rows of X [m, k],   filter = Y^T [n, k]  -> C   (n outputs)
+//   columns:   image  = Y [k, n] as k x n,  filter = X [m, k]    -> C   (m outputs)
+//   rows^T:    images = rows of Y^T [n, k], filter = X [m, k]    -> C^T (m outputs)
+//   columns^T: image  = X^T [k, m] as k x m, filter = Y^T [n, k] -> C^T (n outputs)
+Tensor matmul2d(const Tensor& x, const Tensor& y) {
+  int64_t m = x.size(0), k = x.size(1), n = y.size(1);
+  bool floats = x.scalar_type() == at::kFloat && y.scalar_type() == at::kFloat;
+  if (!floats || m * k * n < (int64_t{1} << 17) || m == 0 || n == 0 || k == 0) return at::mm(x, y);
+  const int64_t maxOut = 512, maxFilterCopy = int64_t{1} << 16;
+  Tensor xt = x.t(), yt = y.t();
+  auto filterOk = [&](const Tensor& f) { return f.is_contiguous() || f.numel() <= maxFilterCopy; };
+  struct Form { int64_t out; int kind; };
+  std::vector<Form> forms;
+  if (x.is_contiguous() && filterOk(yt) && n <= maxOut) forms.push_back({n, 0});
+  if (y.is_contiguous() && filterOk(x) && m <= maxOut) forms.push_back({m, 1});
+  if (yt.is_contiguous() && filterOk(x) && m <= maxOut) forms.push_back({m, 2});
+  if (xt.is_contiguous() && filterOk(yt) && n <= maxOut) forms.push_back({n, 3});
+  if (forms.empty()) return at::mm(x, y);
+  auto best = std::min_element(forms.begin(), forms.end(), [](const Form& a, const Form& b) { return a.out < b.out; });
+  auto filter = [](const Tensor& f) { return f.contiguous().view({f.size(0), f.size(1), 1, 1}); };
+  switch (best->kind) {
+    case 0: return at::conv2d(x.view({m, k, 1, 1}), filter(yt)).view({m, n});
+    case 1: return at::conv2d(y.view({1, k, n, 1}), filter(x)).view({m, n});
+    case 2: return at::conv2d(yt.view({n, k, 1, 1}), filter(x)).view({n, m}).t();
+    default: return at::conv2d(xt.view({1, k, m, 1}), filter(yt)).view({n, m}).t();
+  }
+}
+
 Tensor activate(Tensor y, int64_t act, double leakyAlpha, const Tensor* prelu) {
   switch (act) {
     case 0: return y;                                 // linear
@@ -362,6 +386,7 @@ void defineOps() {
   });
   def("LeakyRelu", [](const std::vector<Tensor>& in, Attrs& a) {
     double alpha = a.d();
+    if (in[0].is_floating_point()) return Outs{at::leaky_relu(in[0], alpha)};
     return Outs{at::where(in[0] < 0, in[0] * alpha, in[0])};
   });
   def("Step", [](const std::vector<Tensor>& in, Attrs& a) {
@@ -615,6 +640,8 @@ void defineOps() {
     bool ta = a.b(), tb = a.b();
     Tensor x = ta ? in[0].transpose(-2, -1) : in[0];
     Tensor y = tb ? in[1].transpose(-2, -1) : in[1];
+    if (x.dim() == 2 && y.dim() == 2) return Outs{matmul2d(x, y)};
+    if (x.dim() == 3 && y.dim() == 3 && x.size(0) == 1 && y.size(0) == 1) return Outs{matmul2d(x[0], y[0]).unsqueeze(0)};
     return Outs{at::matmul(x, y)};
   });
   // inputs: a, b[, bias][, preluWeights]; attrs: transposeA, transposeB, hasBias, activation, leakyAlpha
@@ -624,7 +651,7 @@ void defineOps() {
     double alpha = a.d();
     Tensor x = ta ? in[0].transpose(-2, -1) : in[0];
     Tensor y = tb ? in[1].transpose(-2, -1) : in[1];
-    Tensor out = at::matmul(x, y);
+    Tensor out = x.dim() == 2 && y.dim() == 2 ? matmul2d(x, y) : at::matmul(x, y);
     size_t next = 2;
     if (hasBias) out = out + in[next++];
     const Tensor* prelu = next < in.size() ? &in[next] : nullptr;

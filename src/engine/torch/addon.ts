@@ -27,8 +27,8 @@ export interface TorchAddon {
   cuda: boolean;
 }
 
-/** Where `npm install` puts the addon. */
-export const ADDON_PATH = fileURLToPath(new URL('../../../native/torch/build/Release/lia_torch.node', import.meta.url));
+/** Where `npm install` puts the addon (LIA_TORCH_ADDON overrides it). */
+export const ADDON_PATH = process.env.LIA_TORCH_ADDON || fileURLToPath(new URL('../../../native/torch/build/Release/lia_torch.node', import.meta.url));
 
 export const INSTALL_HINT =
   'install libtorch and a compiler (Debian: `apt-get install -y libtorch-dev build-essential`; elsewhere a PyTorch in python3) and run `npm run build:torch`';
