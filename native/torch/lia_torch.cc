@@ -141,10 +141,11 @@ Tensor asFloat(const Tensor& t) { return t.is_floating_point() ? t : t.to(at::kF
 // ------------------------------------------------------------------------------------------------
 // Convolution and pooling helpers (NHWC in, NHWC out; torch sees NCHW channels_last views)
 // ------------------------------------------------------------------------------------------------
+// Padding per side as tfjs's output grid needs it; bottom/right may be negative (a crop).
 struct Conv {
   int64_t sh, sw, dh, dw, top, bottom, left, right;
   bool channelsLast;
-  bool symmetric() const { return top == bottom && left == right; }
+  bool symmetric() const { return top == bottom && left == right && top >= 0 && left >= 0; }
 };
 
 Conv readConv(Attrs& a) {
@@ -180,8 +181,9 @@ Tensor convForward(const Tensor& x, const Tensor& w, const Conv& c, int64_t grou
 }
 
 // Gradient with respect to the input of a convolution, through libtorch's convolution backward
-// (oneDNN) on an input of the right shape and layout; with tfjs's asymmetric padding, the gradient
-// of the padded input, cropped. inputShape is in tfjs layout.
+// (oneDNN) on an input of the right shape and layout; with asymmetric (or negative) padding, the
+// gradient of the padded input, cut back to the input (rows a crop dropped get zeros).
+// inputShape is in tfjs layout.
 Tensor convBackpropInput(const Tensor& dy, const Tensor& w, const Ints& inputShape, const Conv& c, int64_t groups) {
   Tensor dyn = toNCHW(dy, c.channelsLast);
   int64_t N = inputShape[0];
@@ -196,7 +198,7 @@ Tensor convBackpropInput(const Tensor& dy, const Tensor& w, const Ints& inputSha
   auto r = at::convolution_backward(dyn, shapeOnly, w, c10::nullopt, {c.sh, c.sw}, pad, {c.dh, c.dw}, false, {0, 0}, groups,
                                     {true, false, false});
   Tensor dx = std::get<0>(r);
-  if (!sym) dx = dx.narrow(2, c.top, H).narrow(3, c.left, W);
+  if (!sym) dx = at::constant_pad_nd(dx, {-c.left, -c.right, -c.top, -c.bottom}, 0);
   return fromNCHW(dx, c.channelsLast);
 }
 

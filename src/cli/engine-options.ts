@@ -1,24 +1,38 @@
 // Options shared by every command that computes with tensors: --backend and --threads.
 import { Command, Option } from 'commander';
-import { BACKENDS, type BackendName, initEngine, type EngineInfo } from '../engine/backend.js';
+import { BACKENDS, type BackendName, initEngine, defaultBackend, type EngineInfo } from '../engine/backend.js';
 
 export interface EngineOptions {
-  backend: BackendName;
+  /** Unset: torch when its addon is built, else wasm. */
+  backend?: BackendName;
   threads?: number;
   fastKernels?: boolean;
 }
 
 export function addEngineOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--backend <name>', 'tensor backend').choices([...BACKENDS]).default('wasm'))
+    .addOption(new Option('--backend <name>', 'tensor backend (default: torch when its addon is built, else wasm)').choices([...BACKENDS]))
     .addOption(
-      new Option('--threads <n>', 'wasm threads (default: 2 when the machine has more than one core, else 1)').argParser(parsePositiveInt),
+      new Option('--threads <n>', 'threads of the torch and wasm backends (default: 2 when the machine has more than one core, else 1)').argParser(parsePositiveInt),
     )
     .option('--no-fast-kernels', "use tfjs's own conv gradient kernels (wasm then has no backprop-filter)");
 }
 
+/**
+ * Initialises the backend the options name; without --backend, torch when its addon is built
+ * (falling back to wasm with a notice if it does not load), else wasm.
+ */
 export async function initEngineFrom(opts: EngineOptions): Promise<EngineInfo> {
-  return initEngine({ backend: opts.backend, threads: opts.threads, fastKernels: opts.fastKernels });
+  if (opts.backend) return initEngine({ backend: opts.backend, threads: opts.threads, fastKernels: opts.fastKernels });
+  const choice = defaultBackend();
+  if (choice.backend === 'torch') {
+    try {
+      return await initEngine({ backend: 'torch', threads: opts.threads });
+    } catch (e) {
+      console.error(`lia: the torch backend did not start (${(e as Error).message}); using wasm`);
+    }
+  }
+  return initEngine({ backend: 'wasm', threads: opts.threads, fastKernels: opts.fastKernels });
 }
 
 export function parsePositiveInt(value: string): number {

@@ -4,6 +4,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { ADDON_PATH, INSTALL_HINT } from './torch/addon.js';
 import { registerFastConvGradients } from './conv-grads.js';
 import { registerSecondOrderGradients } from './gradients.js';
 import { withNodeWorkerUrls, withLogicalCores, unrefWasmWorkers } from './wasm-threads.js';
@@ -89,11 +91,10 @@ async function setBackendOrThrow(name: string): Promise<void> {
   await tf.ready();
 }
 
-/** torch when its addon is built and loads, else wasm; with the reason. */
-export async function defaultBackend(): Promise<{ backend: BackendName; reason: string }> {
-  const torch = await import('./torch/index.js');
-  if (torch.torchAvailable()) return { backend: 'torch', reason: 'the libtorch addon is built' };
-  return { backend: 'wasm', reason: torch.torchAddonError() ?? 'the torch addon is unavailable' };
+/** torch when its addon is built, else wasm; with the reason (the addon is not loaded to decide). */
+export function defaultBackend(): { backend: BackendName; reason: string } {
+  if (existsSync(ADDON_PATH)) return { backend: 'torch', reason: `the libtorch addon is built (${ADDON_PATH})` };
+  return { backend: 'wasm', reason: `the torch addon is not built: ${INSTALL_HINT}` };
 }
 
 async function initTorch(requested: number): Promise<EngineInfo> {

@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { addEngineOptions, initEngineFrom, parsePositiveInt, type EngineOptions } from '../engine-options.js';
+import { defaultBackend } from '../../engine/backend.js';
 import { addTorchReference, benchKernels, median, type KernelRow } from '../../bench/kernels.js';
 import { formatTable } from '../table.js';
 import { benchTrain, benchTrainTorch, benchConfig, randomDataset, type TrainBenchOptions } from '../../bench/train.js';
@@ -97,6 +98,7 @@ interface TrainOpts extends EngineOptions {
   json?: boolean;
   vsTorch?: boolean;
   profile?: boolean;
+  rounds: number;
 }
 
 function registerBenchTrain(bench: Command): void {
@@ -113,7 +115,8 @@ function registerBenchTrain(bench: Command): void {
       .addOption(new Option('--mapping <kind>', 'invertible or mlp').choices(['invertible', 'mlp']).default('invertible'))
       .option('--json', 'one JSON object')
       .option('--vs-torch', 'run the same architecture and batch through PyTorch on this machine (scripts/bench_train_torch.py)')
-      .option('--profile', 'also list the kernels that cost most in one step'),
+      .option('--profile', 'also list the kernels that cost most in one step')
+      .addOption(new Option('--rounds <n>', 'with --vs-torch: alternate lia and PyTorch n times and report medians (a noisy machine moves both)').argParser(parsePositiveInt).default(1)),
   ).action(async (opts: TrainOpts) => {
     const info = await initEngineFrom(opts);
     const model = PRESETS[opts.preset];
@@ -128,25 +131,66 @@ function registerBenchTrain(bench: Command): void {
     const cfg = benchConfig(bo);
     const log = (s: string) => (opts.json ? undefined : process.stderr.write(s));
     log(`bench train: ${opts.res}×${opts.res}×${opts.channels}, batch ${opts.batch}, ${opts.preset} model (latent ${cfg.latentSize}, widths min(${cfg.widthMax}, ${cfg.widthBase}/r)), ${opts.mapping} mapping, R1 every ${cfg.r1Interval}; backend ${info.backend}, ${info.threads} thread(s)\n`);
-    const ours = await benchTrain(bo, (i, ms) => log(`  step ${i + 1}/${bo.warmup + bo.steps}: ${ms.toFixed(0)} ms\n`));
-    let torch: ReturnType<typeof benchTrainTorch> = null;
-    if (opts.vsTorch) {
-      log('running the PyTorch reference …\n');
-      torch = benchTrainTorch(bo, Math.max(1, info.threads), info.backend === 'webgpu' ? 'cuda' : 'cpu');
-      if (!torch) log('PyTorch not found (tried $LIA_PYTHON, python3, /usr/bin/python3): continuing without the comparison\n');
+    const oursRuns: Awaited<ReturnType<typeof benchTrain>>[] = [];
+    const torchRuns: NonNullable<ReturnType<typeof benchTrainTorch>>[] = [];
+    for (let round = 0; round < (opts.vsTorch ? opts.rounds : 1); round++) {
+      if (opts.rounds > 1) log(`round ${round + 1}/${opts.rounds}\n`);
+      oursRuns.push(await benchTrain(bo, (i, ms) => log(`  step ${i + 1}/${bo.warmup + bo.steps}: ${ms.toFixed(0)} ms\n`)));
+      if (opts.vsTorch) {
+        log('running the PyTorch reference …\n');
+        const t = benchTrainTorch(bo, Math.max(1, info.threads), info.backend === 'webgpu' ? 'cuda' : 'cpu');
+        if (!t) {
+          log('PyTorch not found (tried $LIA_PYTHON, python3, /usr/bin/python3): continuing without the comparison\n');
+          break;
+        }
+        torchRuns.push(t);
+        log(`  lia ${oursRuns.at(-1)!.img_per_sec.toFixed(1)} img/s, PyTorch ${t.img_per_sec.toFixed(1)} img/s\n`);
+      }
     }
+    const ours = medianRun(oursRuns);
+    const torch = torchRuns.length ? medianRun(torchRuns) : null;
+    const ratios = torchRuns.map((t, i) => oursRuns[i].img_per_sec / t.img_per_sec);
     let top: { kernel: string; ms: number; calls: number }[] = [];
     if (opts.profile) top = await profileStep(bo);
     if (opts.json) {
-      console.log(JSON.stringify({ backend: info.backend, threads: info.threads, ...ours, torch, vs_torch: torch ? ours.img_per_sec / torch.img_per_sec : null, top_kernels: top }));
+      console.log(
+        JSON.stringify({
+          backend: info.backend,
+          threads: info.threads,
+          device: info.device,
+          preset: opts.preset,
+          resolution: opts.res,
+          channels: Number(opts.channels),
+          batch: opts.batch,
+          rounds: oursRuns.length,
+          ...ours,
+          torch,
+          vs_torch: torch ? ours.img_per_sec / torch.img_per_sec : null,
+          vs_torch_per_round: ratios,
+          img_per_sec_per_round: oursRuns.map((r) => r.img_per_sec),
+          torch_img_per_sec_per_round: torchRuns.map((r) => r.img_per_sec),
+          top_kernels: top,
+        }),
+      );
       return;
     }
     const rows: (string | number)[][] = [['lia (' + info.backend + ')', ours.img_per_sec, ours.ms_per_step, ours.ms_d, ours.ms_r1 ?? '', ours.ms_g, ours.peak_rss_mb, `${(ours.g_params / 1e6).toFixed(3)} / ${(ours.d_params / 1e6).toFixed(3)}`]];
     if (torch) rows.push([`PyTorch ${torch.torch_version} (${torch.device})`, torch.img_per_sec, torch.ms_per_step, torch.ms_d, torch.ms_r1 ?? '', torch.ms_g, torch.peak_rss_mb, `${(torch.g_params / 1e6).toFixed(3)} / ${(torch.d_params / 1e6).toFixed(3)}`]);
     console.log(formatTable(['', 'img/s', 'ms/step', 'D step', 'R1 step', 'G step', 'peak RSS MB', 'G / D params (M)'], rows));
-    if (torch) console.log(`lia / PyTorch img/s: ${(ours.img_per_sec / torch.img_per_sec).toFixed(2)}× (goal ≥ 0.3× on wasm)`);
+    const goal = info.backend === 'torch' ? '≥ 0.8× on torch' : info.backend === 'wasm' ? '≥ 0.3× on wasm' : 'none set';
+    if (torch)
+      console.log(
+        `lia / PyTorch img/s: ${(ours.img_per_sec / torch.img_per_sec).toFixed(2)}× (goal ${goal})` +
+          (ratios.length > 1 ? `; per round ${ratios.map((r) => r.toFixed(2)).join(', ')} (medians over ${ratios.length} alternating rounds)` : ''),
+      );
     if (top.length) console.log('\nkernels by time in one step:\n' + formatTable(['kernel', 'ms', 'calls'], top.map((t) => [t.kernel, t.ms, t.calls])));
   });
+}
+
+/** The run with the median img/s. */
+function medianRun<T extends { img_per_sec: number }>(runs: T[]): T {
+  const sorted = [...runs].sort((a, b) => a.img_per_sec - b.img_per_sec);
+  return sorted[Math.floor((sorted.length - 1) / 2)];
 }
 
 /** tf.profile of one training step, kernels summed by name. */
@@ -185,12 +229,13 @@ function summary(rows: KernelRow[]): string {
 
 /** Runs this command in child processes, one per thread count (wasm threads are fixed per process). */
 function compareThreads(opts: KernelOpts): void {
-  if (opts.backend !== 'wasm') throw new Error(`--compare-threads applies to the wasm backend, not '${opts.backend}'`);
+  const backend = opts.backend ?? defaultBackend().backend;
+  if (backend !== 'wasm' && backend !== 'torch') throw new Error(`--compare-threads applies to the wasm and torch backends, not '${backend}'`);
   const cli = fileURLToPath(new URL('../../cli.js', import.meta.url));
   const results = new Map<number, KernelRow[]>();
   for (const t of opts.compareThreads!) {
     process.stderr.write(`running with --threads ${t} …\n`);
-    const args = [cli, 'bench', 'kernels', '--backend', 'wasm', '--threads', String(t), '--json', '--res', opts.res.join(','), '--batch', String(opts.batch), '--repeats', String(opts.repeats), '--warmup', String(opts.warmup)];
+    const args = [cli, 'bench', 'kernels', '--backend', backend, '--threads', String(t), '--json', '--res', opts.res.join(','), '--batch', String(opts.batch), '--repeats', String(opts.repeats), '--warmup', String(opts.warmup)];
     const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 16 << 20 });
     if (r.status !== 0) throw new Error(`bench with --threads ${t} failed: ${r.stderr.trim()}`);
     const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as KernelRow);

@@ -4,7 +4,8 @@ import { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { availableParallelism, totalmem, cpus } from 'node:os';
 import { addEngineOptions, initEngineFrom, type EngineOptions } from '../engine-options.js';
-import { probeWebGpu, shutdownEngine, tfjsNodeInstalled, initEngine } from '../../engine/backend.js';
+import { probeWebGpu, shutdownEngine, tfjsNodeInstalled, initEngine, defaultBackend } from '../../engine/backend.js';
+import { loadTorchAddon, torchAddonError } from '../../engine/torch/addon.js';
 import { benchKernels } from '../../bench/kernels.js';
 import { findTorchPython } from '../../bench/python.js';
 import { formatTable } from '../table.js';
@@ -45,6 +46,12 @@ export function registerDoctor(program: Command): void {
     }
     await shutdownEngine();
     backends.tensorflow = tfjsNodeInstalled() ? 'installed (@tensorflow/tfjs-node)' : 'not installed (optional: npm install @tensorflow/tfjs-node)';
+    const torchAddon = loadTorchAddon();
+    backends.torch = torchAddon
+      ? `available: libtorch ${torchAddon.torchVersion}${torchAddon.cuda ? ' with CUDA' : ' CPU'}`
+      : `unavailable: ${torchAddonError()}`;
+    const chosen = defaultBackend();
+    report.defaultBackend = chosen;
     const cpuInfo = await initEngine({ backend: 'cpu' });
     backends.cpu = `available (${cpuInfo.device}; the reference for tests, too slow to train)`;
     const info = await initEngineFrom(opts);
@@ -54,7 +61,8 @@ export function registerDoctor(program: Command): void {
     report.engine = info;
     say('\nbackends');
     for (const [k, v] of Object.entries(backends)) say(`  ${k.padEnd(10)} ${v}`);
-    say(`\nactive backend ${info.backend}: threads ${info.threads} (requested ${info.requestedThreads}), SIMD ${info.simd ? 'yes' : 'no'}, fast conv gradients ${info.fastKernels ? 'on' : 'off'}`);
+    say(`\ndefault backend ${chosen.backend}: ${chosen.reason}`);
+    say(`active backend ${info.backend}: threads ${info.threads} (requested ${info.requestedThreads}), SIMD ${info.simd ? 'yes' : 'no'}, fast conv gradients ${info.fastKernels ? 'on' : 'off'}`);
 
     // Datasets.
     const datasets: Record<string, string> = {};

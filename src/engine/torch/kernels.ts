@@ -196,9 +196,15 @@ export function registerTorchKernels(): void {
   );
 
   // --- convolution ----------------------------------------------------------------------------
+  // tfjs's output grid decides: the end padding is whatever makes libtorch's output size equal
+  // tfjs's (it can differ from padInfo, even be negative = a crop, where tfjs sizes the output of a
+  // non-square filter by its height, as the cpu backend does).
+  const endPad = (outSize: number, stride: number, effFilter: number, inSize: number, begin: number) =>
+    (outSize - 1) * stride + effFilter - inSize - begin;
   const convAttrs = (c: tf.backend_util.Conv2DInfo): number[] => [
     c.strideHeight, c.strideWidth, c.dilationHeight, c.dilationWidth,
-    c.padInfo.top, c.padInfo.bottom, c.padInfo.left, c.padInfo.right,
+    c.padInfo.top, endPad(c.outHeight, c.strideHeight, c.effectiveFilterHeight, c.inHeight, c.padInfo.top),
+    c.padInfo.left, endPad(c.outWidth, c.strideWidth, c.effectiveFilterWidth, c.inWidth, c.padInfo.left),
     c.dataFormat === 'channelsLast' ? 1 : 0,
   ];
   const format = (a: Attrs) => backend_util.convertConv2DDataFormat(((a.dataFormat as string) ?? 'NHWC') as 'NHWC' | 'NCHW');
@@ -236,7 +242,11 @@ export function registerTorchKernels(): void {
   // --- pooling --------------------------------------------------------------------------------
   const poolAttrs = (shape: number[], a: Attrs): number[] => {
     const c = backend_util.computePool2DInfo(shape as [number, number, number, number], a.filterSize as number, a.strides as number, 1, pad(a), rounding(a));
-    return [c.filterHeight, c.filterWidth, c.strideHeight, c.strideWidth, c.padInfo.top, c.padInfo.bottom, c.padInfo.left, c.padInfo.right];
+    return [
+      c.filterHeight, c.filterWidth, c.strideHeight, c.strideWidth,
+      c.padInfo.top, endPad(c.outHeight, c.strideHeight, c.filterHeight, c.inHeight, c.padInfo.top),
+      c.padInfo.left, endPad(c.outWidth, c.strideWidth, c.filterWidth, c.inWidth, c.padInfo.left),
+    ];
   };
   kernel('AvgPool', ['x'], ([x], a, b) => b.run1('AvgPool', [x], poolAttrs(x.shape, a), 'float32'));
   kernel('AvgPoolGrad', ['dy', 'input'], ([dy, x], a, b) => b.run1('AvgPoolGrad', [dy, x], poolAttrs(x.shape, a), 'float32'));
