@@ -3,7 +3,9 @@ import { Command, Option } from 'commander';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { addEngineOptions, initEngineFrom, parsePositiveInt, type EngineOptions } from '../engine-options.js';
-import { defaultBackend } from '../../engine/backend.js';
+import { defaultBackend, BACKENDS, type BackendName } from '../../engine/backend.js';
+import { benchDrift } from '../../bench/drift.js';
+import { writeFileSync } from 'node:fs';
 import { addTorchReference, benchKernels, median, type KernelRow } from '../../bench/kernels.js';
 import { formatTable } from '../table.js';
 import { benchTrain, benchTrainTorch, benchConfig, randomDataset, type TrainBenchOptions } from '../../bench/train.js';
@@ -30,6 +32,7 @@ function parseList(v: string): number[] {
 export function registerBench(program: Command): void {
   const bench = program.command('bench').description('performance benchmarks (medians of repeated runs)');
   registerBenchTrain(bench);
+  registerBenchDrift(bench);
   addEngineOptions(
     bench
       .command('kernels')
@@ -185,6 +188,43 @@ function registerBenchTrain(bench: Command): void {
       );
     if (top.length) console.log('\nkernels by time in one step:\n' + formatTable(['kernel', 'ms', 'calls'], top.map((t) => [t.kernel, t.ms, t.calls])));
   });
+}
+
+interface DriftOpts {
+  steps: number;
+  backends: string;
+  threads?: number;
+  json?: boolean;
+  out?: string;
+}
+
+function registerBenchDrift(bench: Command): void {
+  bench
+    .command('drift')
+    .description('GAN training on fast backends vs the cpu backend from one snapshot: loss and weight drift over N steps')
+    .addOption(new Option('--steps <n>', 'training steps').argParser(parsePositiveInt).default(50))
+    .option('--backends <list>', 'backends compared with cpu', 'torch,wasm')
+    .addOption(new Option('--threads <n>', 'threads of the torch and wasm backends').argParser(parsePositiveInt))
+    .option('--json', 'one JSON object')
+    .option('--out <file>', 'also write the JSON result to this file')
+    .action(async (opts: DriftOpts) => {
+      const backends = opts.backends.split(',').map((b) => b.trim()) as BackendName[];
+      for (const b of backends) if (!BACKENDS.includes(b)) throw new Error(`--backends: unknown backend '${b}'; expected some of ${BACKENDS.join(', ')}`);
+      const log = (s: string) => (opts.json ? undefined : process.stderr.write(s));
+      const r = await benchDrift({ steps: opts.steps, backends, threads: opts.threads ?? 2, config: {} }, log);
+      const result = { date: new Date().toISOString(), ...r };
+      if (opts.out) writeFileSync(opts.out, JSON.stringify(result, null, 1) + '\n');
+      if (opts.json) return console.log(JSON.stringify(result));
+      const marks = Object.keys(r.rows[0]?.atSteps ?? {});
+      console.log(`model: ${JSON.stringify(r.config)}; cpu ${r.cpuMsPerStep.toFixed(0)} ms/step`);
+      console.log(
+        formatTable(
+          ['backend', ...marks.map((m) => `loss drift @${m}`), 'max loss drift', `G weights drift @${r.steps}`, 'ms/step'],
+          r.rows.map((row) => [row.backend, ...marks.map((m) => row.atSteps[m].toExponential(1)), Math.max(...row.lossDrift).toExponential(1), row.paramDrift.toExponential(1), row.msPerStep]),
+        ),
+      );
+      console.log('drift = max over the losses of |backend − cpu| / max(|cpu|, 1e-3) at that step; weights: max over G\'s variables of max|Δw| / max|w|');
+    });
 }
 
 /** The run with the median img/s. */

@@ -1,0 +1,95 @@
+// `lia bench drift`: how far a fast backend's GAN training drifts from the cpu backend (the
+// reference) over N steps from the same snapshot and batches. GAN training amplifies float
+// rounding, so the drift of each backend is reported beside the others: torch and wasm should
+// drift by amounts of one size.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { initEngine, type BackendName } from '../engine/backend.js';
+import { loadDataset } from '../data/index.js';
+import { resolveDecoderConfig, type DecoderTrainConfig } from '../train/decoder-config.js';
+import { DecoderTrainer, type StepLosses } from '../train/stage1.js';
+
+export interface DriftOptions {
+  steps: number;
+  backends: BackendName[];
+  threads: number;
+  config: Partial<DecoderTrainConfig>;
+}
+
+export interface DriftRow {
+  backend: BackendName;
+  /** Per step: max over the losses of |loss - cpu loss| / max(|cpu loss|, 1e-3). */
+  lossDrift: number[];
+  /** Drift of the losses at steps 1, 10, 25, N (1-based). */
+  atSteps: Record<string, number>;
+  /** After N steps: max over G's variables of max|w - w_cpu| / max|w_cpu|. */
+  paramDrift: number;
+  msPerStep: number;
+}
+
+/** A small stage-1 model on the built-in shapes (the cpu backend trains it in seconds per step). */
+export const DRIFT_CONFIG: Partial<DecoderTrainConfig> = {
+  data: 'shapes:256', resolution: 16, batch: 8, latentSize: 32, widthBase: 128, widthMax: 32,
+  phiBlocks: 2, mlpLayers: 2, r1Interval: 4, emaKimg: 0.1, seed: 11,
+};
+
+async function trainFrom(snapshot: string, steps: number, cfg: Partial<DecoderTrainConfig>): Promise<{ losses: StepLosses[]; params: Map<string, Float32Array>; ms: number }> {
+  const ds = await loadDataset(cfg.data!, { resolution: cfg.resolution! });
+  const t = await DecoderTrainer.resume(snapshot, ds);
+  const losses: StepLosses[] = [];
+  const start = performance.now();
+  for (let i = 0; i < steps; i++) losses.push(await t.trainStep());
+  const ms = (performance.now() - start) / steps;
+  const params = new Map<string, Float32Array>();
+  for (const [k, v] of t.G.namedState()) params.set(k, (await v.data()) as Float32Array);
+  t.dispose();
+  return { losses, params, ms };
+}
+
+export async function benchDrift(opts: DriftOptions, log: (s: string) => void = () => {}): Promise<{ config: Partial<DecoderTrainConfig>; steps: number; cpuMsPerStep: number; rows: DriftRow[] }> {
+  const cfg = { ...DRIFT_CONFIG, ...opts.config };
+  const dir = mkdtempSync(join(tmpdir(), 'lia-drift-'));
+  try {
+    await initEngine({ backend: 'cpu' });
+    const ds = await loadDataset(cfg.data!, { resolution: cfg.resolution! });
+    const init = new DecoderTrainer(resolveDecoderConfig(cfg), ds);
+    const snap = join(dir, 'init.safetensors');
+    await init.saveSnapshot(snap);
+    init.dispose();
+    log(`cpu: ${opts.steps} steps …\n`);
+    const ref = await trainFrom(snap, opts.steps, cfg);
+    const rows: DriftRow[] = [];
+    for (const backend of opts.backends) {
+      await initEngine({ backend, threads: opts.threads });
+      log(`${backend}: ${opts.steps} steps …\n`);
+      const run = await trainFrom(snap, opts.steps, cfg);
+      const lossDrift = run.losses.map((l, i) => {
+        let worst = 0;
+        for (const [k, v] of Object.entries(ref.losses[i])) {
+          if (typeof v !== 'number') continue;
+          const o = (l as unknown as Record<string, number>)[k];
+          worst = Math.max(worst, Math.abs(o - v) / Math.max(Math.abs(v), 1e-3));
+        }
+        return worst;
+      });
+      let paramDrift = 0;
+      for (const [k, w] of ref.params) {
+        const o = run.params.get(k)!;
+        let d = 0;
+        let s = 0;
+        for (let i = 0; i < w.length; i++) {
+          d = Math.max(d, Math.abs(o[i] - w[i]));
+          s = Math.max(s, Math.abs(w[i]));
+        }
+        paramDrift = Math.max(paramDrift, s ? d / s : d);
+      }
+      const at: Record<string, number> = {};
+      for (const s of [1, 10, 25, opts.steps]) if (s <= opts.steps) at[s] = lossDrift[s - 1];
+      rows.push({ backend, lossDrift, atSteps: at, paramDrift, msPerStep: run.ms });
+    }
+    return { config: cfg, steps: opts.steps, cpuMsPerStep: ref.ms, rows };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
