@@ -96,9 +96,8 @@ const isCoreModule = (url) => url.startsWith('file:') && url.includes(CORE) && u
 const isFile = (p) => { try { return statSync(p).isFile(); } catch { return false; } };
 export async function resolve(specifier, context, next) {
   const parent = context.parentURL;
-  if (parent && isCoreModule(parent) && (specifier.startsWith('./') || specifier.startsWith('../')) &&
-      !/\.(m?js|cjs|json)$/.test(specifier)) {
-    const base = new URL(specifier, parent).href;
+  if (parent && isCoreModule(parent) && /^\.\.?(\/|$)/.test(specifier) && !/\.(m?js|cjs|json)$/.test(specifier)) {
+    const base = new URL(specifier, parent).href.replace(/\/$/, '');
     for (const url of [base + '.js', base + '/index.js']) {
       if (isFile(fileURLToPath(url))) return { url, format: 'module', shortCircuit: true };
     }
@@ -135,6 +134,7 @@ globalThis.jasmine.DEFAULT_TIMEOUT_INTERVAL = 20000; // tfjs's jasmine_util sets
 
 const tf = require('@tensorflow/tfjs'); // the CommonJS build, the one the project's dist uses
 const coreDist = resolvePath(ROOT, 'node_modules/@tensorflow/tfjs-core/dist');
+const pkgVersion = (name) => JSON.parse(readFileSync(resolvePath(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version;
 const tfjsVersion = JSON.parse(readFileSync(resolvePath(coreDist, '../package.json'), 'utf8')).version;
 const importDist = (p) => import(pathToFileURL(resolvePath(ROOT, 'dist', p)).href);
 
@@ -252,6 +252,12 @@ await import(pathToFileURL(resolvePath(coreDist, 'tests.js')).href);
 process.stderr.write(`tfjs-conformance: loaded tfjs-core ${tfjsVersion} specs in ${((performance.now() - loadStart) / 1000).toFixed(1)} s; running on '${opts.backend}'\n`);
 const overall = await jenv.execute();
 const wallS = (performance.now() - started) / 1000;
+if (opts.backend === 'wasm') {
+  // Check that the factory wrapper worked: a backend rebuilt after ENGINE.reset() keeps its threads.
+  tf.engine().reset();
+  await tf.setBackend('wasm');
+  backendInfo.threadsAfterReset = require('@tensorflow/tfjs-backend-wasm').getThreadsCount();
+}
 
 // ---- summary ------------------------------------------------------------------------------------
 
@@ -264,6 +270,7 @@ const groups = [...byGroup.entries()].sort((a, b) => b[1].length - a[1].length |
 
 console.log(`\n=== tfjs-core ${tfjsVersion} conformance on backend '${opts.backend}' ===`);
 if (backendInfo.device) console.log(`device: ${backendInfo.device}`);
+if (backendInfo.threadsAfterReset !== undefined) console.log(`wasm threads after an engine reset: ${backendInfo.threadsAfterReset}`);
 for (const [group, list] of groups) {
   console.log(`\n${group} — ${list.length} failed`);
   for (const f of list) {
@@ -290,7 +297,7 @@ if (opts.json) {
     backendInfo,
     date: new Date().toISOString(),
     tfjsVersion,
-    jasmine: { jasmine: require('jasmine/package.json').version, jasmineCore: require('jasmine-core/package.json').version },
+    jasmine: { jasmine: pkgVersion('jasmine'), jasmineCore: pkgVersion('jasmine-core') },
     node: process.version,
     args: process.argv.slice(2),
     wallSeconds: Number(wallS.toFixed(1)),

@@ -193,6 +193,13 @@ Tensor convBackpropInput(const Tensor& dy, const Tensor& w, const Ints& inputSha
   bool sym = c.symmetric();
   int64_t hp = sym ? H : H + c.top + c.bottom, wp = sym ? W : W + c.left + c.right;
   Ints pad = sym ? Ints{c.top, c.left} : Ints{0, 0};
+  int64_t kh = w.size(2), kw = w.size(3);
+  int64_t hExpected = (H + c.top + c.bottom - c.dh * (kh - 1) - 1) / c.sh + 1;
+  int64_t wExpected = (W + c.left + c.right - c.dw * (kw - 1) - 1) / c.sw + 1;
+  // tfjs's conv2dTranspose accepts a dy whose grid is not the convolution's; its loops read only
+  // the convolution's grid of dy (zeros beyond dy).
+  if (hExpected != dyn.size(2) || wExpected != dyn.size(3))
+    dyn = at::constant_pad_nd(dyn, {0, wExpected - dyn.size(3), 0, hExpected - dyn.size(2)}, 0);
   auto format = c.channelsLast ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
   Tensor shapeOnly = at::empty({N, C, hp, wp}, dy.options().memory_format(format));
   auto r = at::convolution_backward(dyn, shapeOnly, w, c10::nullopt, {c.sh, c.sw}, pad, {c.dh, c.dw}, false, {0, 0}, groups,
@@ -246,17 +253,21 @@ Tensor avgPool(const Tensor& x, const Pool& p) {
   return fromNCHW(sums / poolCounts(xn, p), true);
 }
 
+// tfjs's gradient of its average pool scales every window by 1 / (filter area), also where the window
+// overlaps padding (its forward divides those by the count of real cells): kept, as tfjs defines it.
 Tensor avgPoolGrad(const Tensor& dy, const Tensor& x, const Pool& p) {
   Tensor xn = toNCHW(x, true), dyn = toNCHW(dy, true);
   if (!p.padded())
     return fromNCHW(at::avg_pool2d_backward(dyn, xn, {p.kh, p.kw}, {p.sh, p.sw}, {0, 0}, false, true, c10::nullopt), true);
   Tensor xp = padPool(xn, p, 0);
-  Tensor g = at::avg_pool2d_backward(dyn / poolCounts(xn, p), xp, {p.kh, p.kw}, {p.sh, p.sw}, {0, 0}, false, true, 1);
-  return fromNCHW(g.narrow(2, p.top, xn.size(2)).narrow(3, p.left, xn.size(3)), true);
+  Tensor g = at::avg_pool2d_backward(dyn, xp, {p.kh, p.kw}, {p.sh, p.sw}, {0, 0}, false, true, p.kh * p.kw);
+  return fromNCHW(at::constant_pad_nd(g, {-p.left, -p.right, -p.top, -p.bottom}, 0), true);
 }
 
 std::tuple<Tensor, Tensor, Tensor> maxPoolWithIndices(const Tensor& x, const Pool& p) {
   Tensor xn = toNCHW(x, true);
+  // tfjs's max pool skips NaN (it keeps the running max on a false comparison).
+  if (xn.is_floating_point()) xn = at::where(at::isnan(xn), at::full_like(xn, -std::numeric_limits<float>::infinity()), xn);
   Tensor xp = p.padded() ? padPool(xn, p, -std::numeric_limits<double>::infinity()) : xn;
   auto r = at::max_pool2d_with_indices(xp, {p.kh, p.kw}, {p.sh, p.sw}, {0, 0}, {1, 1}, false);
   return {std::get<0>(r), std::get<1>(r), xp};
@@ -473,8 +484,17 @@ void defineOps() {
   defReduce("Any", [](const Tensor& x, const Ints& ax, bool k) {
     return reduceAll(x, ax, k, [](const Tensor& t, int64_t d, bool kk) { return at::any(t, d, kk); });
   });
-  def("ArgMax", [](const std::vector<Tensor>& in, Attrs& a) { return Outs{at::argmax(in[0], a.n())}; });
-  def("ArgMin", [](const std::vector<Tensor>& in, Attrs& a) { return Outs{at::argmin(in[0], a.n())}; });
+  // tfjs skips NaN (its comparisons with NaN are false) and takes the first extreme; bools count as 0/1.
+  def("ArgMax", [](const std::vector<Tensor>& in, Attrs& a) {
+    Tensor x = in[0].scalar_type() == at::kBool ? in[0].to(at::kInt) : in[0];
+    if (x.is_floating_point()) x = at::where(at::isnan(x), at::full_like(x, -std::numeric_limits<float>::infinity()), x);
+    return Outs{at::argmax(x, a.n())};
+  });
+  def("ArgMin", [](const std::vector<Tensor>& in, Attrs& a) {
+    Tensor x = in[0].scalar_type() == at::kBool ? in[0].to(at::kInt) : in[0];
+    if (x.is_floating_point()) x = at::where(at::isnan(x), at::full_like(x, std::numeric_limits<float>::infinity()), x);
+    return Outs{at::argmin(x, a.n())};
+  });
   auto defCumulative = [](const std::string& name, bool product) {
     def(name, [product](const std::vector<Tensor>& in, Attrs& a) {
       int64_t axis = a.n();
@@ -599,11 +619,34 @@ void defineOps() {
       return Outs{at::stack(parts, 0).reshape(outShape)};
     }
     Tensor flat = idx.reshape({-1}).to(at::kLong);
+    if (flat.numel() > 0) {
+      int64_t lo = flat.min().item<int64_t>(), hi = flat.max().item<int64_t>(), n = x.size(axis);
+      if (lo < 0 || hi > n - 1)
+        throw std::runtime_error("GatherV2: the index value " + std::to_string(lo < 0 ? lo : hi) + " is not in [0, " + std::to_string(n - 1) + "]");
+    }
     Tensor g = x.index_select(axis, flat);
     Ints outShape(x.sizes().begin(), x.sizes().begin() + axis);
     for (auto s : idx.sizes()) outShape.push_back(s);
     for (int64_t d = axis + 1; d < x.dim(); ++d) outShape.push_back(x.size(d));
     return Outs{g.reshape(outShape)};
+  });
+  // inputs: x, segmentIds; attrs: numSegments. Ids outside [0, numSegments) are dropped.
+  def("UnsortedSegmentSum", [](const std::vector<Tensor>& in, Attrs& a) {
+    int64_t numSegments = a.n();
+    const Tensor &x = in[0], &ids = in[1];
+    int64_t r = ids.dim();
+    Ints rest(x.sizes().begin() + r, x.sizes().end());
+    Ints flatShape{-1}, outShape{numSegments};
+    flatShape.insert(flatShape.end(), rest.begin(), rest.end());
+    outShape.insert(outShape.end(), rest.begin(), rest.end());
+    Tensor xf = x.reshape(flatShape), idf = ids.reshape({-1}).to(at::kLong);
+    Tensor keep = (idf >= 0).logical_and(idf < numSegments);
+    Tensor out = at::zeros(outShape, x.options());
+    if (!keep.all().item<bool>()) {
+      xf = xf.index({keep});
+      idf = idf.index({keep});
+    }
+    return Outs{out.index_add_(0, idf, xf)};
   });
   def("GatherNd", [](const std::vector<Tensor>& in, Attrs&) {
     const Tensor &x = in[0], &idx = in[1];
@@ -629,10 +672,10 @@ void defineOps() {
   });
   def("TopK", [](const std::vector<Tensor>& in, Attrs& a) {
     int64_t k = a.n();
-    bool sorted = a.b();
-    auto r = at::topk(in[0], k, -1, true, true);
-    (void)sorted;
-    return Outs{std::get<0>(r), std::get<1>(r)};
+    (void)a.b();  // sorted: tfjs returns sorted values either way
+    // A stable descending sort: among equal values the lower index comes first, as in tfjs.
+    auto r = at::sort(in[0], true, -1, true);
+    return Outs{std::get<0>(r).narrow(-1, 0, k), std::get<1>(r).narrow(-1, 0, k)};
   });
   def("Where", [](const std::vector<Tensor>& in, Attrs&) { return Outs{at::nonzero(in[0])}; });
 
@@ -678,8 +721,9 @@ void defineOps() {
       if (!c.channelsLast && bias.dim() == 1) bias = bias.reshape({-1, 1, 1});
       y = y + bias;
     }
-    const Tensor* prelu = next < in.size() ? &in[next] : nullptr;
-    return Outs{activate(y, act, alpha, prelu)};
+    Tensor preluW = next < in.size() ? in[next] : Tensor();
+    if (preluW.defined() && !c.channelsLast && preluW.dim() == 1) preluW = preluW.reshape({-1, 1, 1});
+    return Outs{activate(y, act, alpha, preluW.defined() ? &preluW : nullptr)};
   });
   // inputs: dy, filter; attrs: Conv, inputShape[4]
   def("Conv2DBackpropInput", [](const std::vector<Tensor>& in, Attrs& a) {
@@ -736,7 +780,7 @@ void defineOps() {
     auto r = maxPoolWithIndices(in[1], p);
     Tensor g = at::max_pool2d_with_indices_backward(toNCHW(in[0], true), std::get<2>(r), {p.kh, p.kw}, {p.sh, p.sw}, {0, 0},
                                                     {1, 1}, false, std::get<1>(r));
-    if (p.padded()) g = g.narrow(2, p.top, in[1].size(1)).narrow(3, p.left, in[1].size(2));
+    if (p.padded()) g = at::constant_pad_nd(g, {-p.left, -p.right, -p.top, -p.bottom}, 0);
     return Outs{fromNCHW(g, true)};
   });
 

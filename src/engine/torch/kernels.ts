@@ -71,7 +71,7 @@ export function registerTorchKernels(): void {
     if (dtype === x.dtype) return b.alias(x);
     return b.run1('Cast', [x], [{ float32: 0, int32: 1, bool: 2 }[dtype as 'float32'] ?? unsupported(`Cast to ${dtype}`)], dtype);
   });
-  kernel('LeakyRelu', ['x'], ([x], a, b) => b.run1('LeakyRelu', [x], [num(a.alpha, 0.2)], x.dtype));
+  kernel('LeakyRelu', ['x'], ([x], a, b) => b.run1('LeakyRelu', [x], [num(a.alpha, 0.2)], 'float32'));
   kernel('Step', ['x'], ([x], a, b) => b.run1('Step', [x], [num(a.alpha)], x.dtype));
   kernel('ClipByValue', ['x'], ([x], a, b) => b.run1('ClipByValue', [x], [num(a.clipValueMin), num(a.clipValueMax)], x.dtype));
   kernel('EluGrad', ['dy', 'y'], (ins, _a, b) => b.run1('EluGrad', ins, [], 'float32'));
@@ -119,6 +119,7 @@ export function registerTorchKernels(): void {
   kernel('ExpandDims', ['input'], ([x], a, b) => {
     const rank = x.shape.length;
     let dim = num(a.dim);
+    util.assert(-(rank + 1) <= dim, () => `Axis must be in the interval [${-(rank + 1)}, ${rank}]`);
     if (dim < 0) dim = rank + dim + 1;
     const shape = x.shape.slice();
     shape.splice(dim, 0, 1);
@@ -136,12 +137,14 @@ export function registerTorchKernels(): void {
       num(a.beginMask), num(a.endMask), num(a.ellipsisMask), num(a.newAxisMask), num(a.shrinkAxisMask),
     );
     if (info.isIdentity) return reshape(b, x, info.finalShape);
-    if (info.finalShapeSparse.some((d) => d === 0) || util.sizeFromShape(info.finalShape) === 0) return b.makeTensorInfo(info.finalShape, x.dtype);
-    const r = x.shape.length;
-    return b.run1('StridedSlice', [x], [r, ...info.begin.slice(0, r), ...info.strides.slice(0, r), ...info.finalShapeSparse.slice(0, r), ...info.finalShape], x.dtype);
+    const sizes = slice_util.computeOutShape(info.begin, info.end, info.strides);
+    if (sizes.some((d) => d <= 0) || util.sizeFromShape(info.finalShape) === 0) return b.makeTensorInfo(info.finalShape, x.dtype);
+    const r = sizes.length;
+    return b.run1('StridedSlice', [x], [r, ...info.begin, ...info.strides, ...sizes, ...info.finalShape], x.dtype);
   });
   listKernel('Concat', (ins, a, b) => {
     const axis = util.parseAxisParam(a.axis as number, ins[0].shape)[0];
+    backend_util.assertParamsConsistent(ins.map((t) => t.shape), axis);
     const outShape = backend_util.computeOutShape(ins.map((t) => t.shape), axis);
     const nonEmpty = ins.filter((t) => util.sizeFromShape(t.shape) > 0);
     const dtype = ins.map((t) => t.dtype).reduce((p, c) => tf.upcastType(p, c));
@@ -150,6 +153,10 @@ export function registerTorchKernels(): void {
     return b.run1('Concat', nonEmpty, [axis], dtype);
   });
   listKernel('Pack', (ins, a, b) => {
+    for (const t of ins) {
+      util.assertShapesMatch(ins[0].shape, t.shape, 'All tensors passed to stack must have matching shapes');
+      util.assert(ins[0].dtype === t.dtype, () => 'All tensors passed to stack must have matching dtypes');
+    }
     const axis = num(a.axis) < 0 ? num(a.axis) + ins[0].shape.length + 1 : num(a.axis);
     return b.run1('Pack', ins, [axis], ins[0].dtype);
   });
@@ -165,7 +172,7 @@ export function registerTorchKernels(): void {
   kernel('MirrorPad', ['x'], ([x], a, b) => b.run1('MirrorPad', [x], [a.mode === 'symmetric' ? 1 : 0, ...(a.paddings as number[][]).flat()], x.dtype));
   kernel('Fill', [], (_i, a, b) => {
     const dtype = (a.dtype as tf.DataType) ?? 'float32';
-    if (dtype === 'string') return b.makeTensorInfo(a.shape as number[], dtype, new Array(util.sizeFromShape(a.shape as number[])).fill(a.value));
+    if (dtype === 'string') return b.makeTensorInfo(a.shape as number[], dtype, new Array(util.sizeFromShape(a.shape as number[])).fill(util.encodeString(String(a.value))));
     return b.run1('Fill', [], [{ float32: 0, int32: 1, bool: 2 }[dtype as 'float32'], num(a.value), ...(a.shape as number[])], dtype);
   });
   kernel('Range', [], (_i, a, b) => {
@@ -175,22 +182,32 @@ export function registerTorchKernels(): void {
     const empty = start === stop || (start < stop && step < 0) || (stop < start && step > 1);
     const n = empty ? 0 : Math.abs(Math.ceil((stop - start) / step));
     if (n === 0) return b.makeTensorInfo([0], dtype);
-    return b.run1('Range', [], [{ float32: 0, int32: 1 }[dtype as 'float32'] ?? 0, start, stop, step, n], dtype);
+    const $step = stop < start && step === 1 ? -1 : step; // tfjs's auto-adjusted sign
+    return b.run1('Range', [], [{ float32: 0, int32: 1 }[dtype as 'float32'] ?? 0, start, stop, $step, n], dtype);
   });
   kernel('LinSpace', [], (_i, a, b) => b.run1('LinSpace', [], [num(a.start), num(a.stop), num(a.num)], 'float32'));
   kernel('GatherV2', ['x', 'indices'], ([x, idx], a, b) => {
     const axis = util.parseAxisParam(a.axis as number, x.shape)[0];
     let batchDims = num(a.batchDims);
     if (batchDims < 0) batchDims += idx.shape.length;
+    backend_util.segment_util.collectGatherOpShapeInfo(x as tf.Tensor, idx as tf.Tensor, axis, batchDims); // tfjs's shape checks
     return b.run1('GatherV2', [x, idx], [axis, batchDims], x.dtype);
   });
+  kernel('UnsortedSegmentSum', ['x', 'segmentIds'], ([x, ids], a, b) => b.run1('UnsortedSegmentSum', [x, ids], [num(a.numSegments)], x.dtype));
   kernel('GatherNd', ['params', 'indices'], (ins, _a, b) => b.run1('GatherNd', ins, [], ins[0].dtype));
   kernel('OneHot', ['indices'], ([x], a, b) => b.run1('OneHot', [x], [num(a.depth), num(a.onValue, 1), num(a.offValue, 0)], (a.dtype as tf.DataType) ?? 'int32'));
   kernel('TopK', ['x'], ([x], a, b) => b.runOp('TopK', [x], [num(a.k, 1), flag(a.sorted ?? true)]));
   kernel('Where', ['condition'], ([x], _a, b) => b.run1('Where', [x], [], 'int32'));
 
   // --- linear algebra -------------------------------------------------------------------------
-  kernel('BatchMatMul', ['a', 'b'], ([x, y], a, b) => b.run1('BatchMatMul', [x, y], [flag(a.transposeA), flag(a.transposeB)], upcast(x, y)));
+  kernel('BatchMatMul', ['a', 'b'], ([x, y], a, b) => {
+    const ra = x.shape.length, rb = y.shape.length;
+    util.assert(ra >= 2 && rb >= 2, () => `Error in matMul: inputs must have rank >= 2, got ranks ${ra} and ${rb}.`);
+    const innerA = a.transposeA ? x.shape[ra - 2] : x.shape[ra - 1];
+    const innerB = a.transposeB ? y.shape[rb - 1] : y.shape[rb - 2];
+    util.assert(innerA === innerB, () => `Error in matMul: inner shapes (${innerA}) and (${innerB}) of Tensors with shapes ${x.shape} and ${y.shape} and transposeA=${a.transposeA} and transposeB=${a.transposeB} must match.`);
+    return b.run1('BatchMatMul', [x, y], [flag(a.transposeA), flag(a.transposeB)], upcast(x, y));
+  });
   kernel('_FusedMatMul', ['a', 'b', 'bias', 'preluActivationWeights'], (ins, a, b, named) =>
     b.run1('_FusedMatMul', ins, [flag(a.transposeA), flag(a.transposeB), flag(named.bias), activationCode(a.activation), num(a.leakyreluAlpha, 0.2)], 'float32'),
   );
@@ -213,7 +230,7 @@ export function registerTorchKernels(): void {
   const conv2dInfo = (x: number[], f: number[], a: Attrs, dilations: unknown = a.dilations ?? 1) =>
     backend_util.computeConv2DInfo(x as [number, number, number, number], f as [number, number, number, number], a.strides as number, dilations as number, pad(a), rounding(a), false, format(a));
   kernel('Conv2D', ['x', 'filter'], ([x, f], a, b) => b.run1('Conv2D', [x, f], convAttrs(conv2dInfo(x.shape, f.shape, a)), 'float32'));
-  kernel('_FusedConv2D', ['x', 'filter', 'bias', 'preluActivationWeights'], (ins, a, b, named) =>
+  kernel('FusedConv2D', ['x', 'filter', 'bias', 'preluActivationWeights'], (ins, a, b, named) =>
     b.run1('_FusedConv2D', ins, [...convAttrs(conv2dInfo(ins[0].shape, ins[1].shape, a)), flag(named.bias), activationCode(a.activation), num(a.leakyreluAlpha, 0.2)], 'float32'),
   );
   kernel('Conv2DBackpropInput', ['dy', 'filter'], ([dy, f], a, b) => {
@@ -248,9 +265,14 @@ export function registerTorchKernels(): void {
       c.padInfo.left, endPad(c.outWidth, c.strideWidth, c.filterWidth, c.inWidth, c.padInfo.left),
     ];
   };
-  kernel('AvgPool', ['x'], ([x], a, b) => b.run1('AvgPool', [x], poolAttrs(x.shape, a), 'float32'));
+  // tfjs: a 1×1 window whose output has the input's shape is the identity, whatever pad and stride say.
+  const poolIsIdentity = (x: Info, a: Attrs) => {
+    const c = backend_util.computePool2DInfo(x.shape as [number, number, number, number], a.filterSize as number, a.strides as number, 1, pad(a), rounding(a));
+    return c.filterHeight === 1 && c.filterWidth === 1 && util.arraysEqual(c.inShape, c.outShape);
+  };
+  kernel('AvgPool', ['x'], ([x], a, b) => (poolIsIdentity(x, a) ? b.alias(x) : b.run1('AvgPool', [x], poolAttrs(x.shape, a), 'float32')));
   kernel('AvgPoolGrad', ['dy', 'input'], ([dy, x], a, b) => b.run1('AvgPoolGrad', [dy, x], poolAttrs(x.shape, a), 'float32'));
-  kernel('MaxPool', ['x'], ([x], a, b) => b.run1('MaxPool', [x], poolAttrs(x.shape, a), x.dtype));
+  kernel('MaxPool', ['x'], ([x], a, b) => (poolIsIdentity(x, a) ? b.alias(x) : b.run1('MaxPool', [x], poolAttrs(x.shape, a), x.dtype)));
   kernel('MaxPoolGrad', ['dy', 'input', 'output'], ([dy, x], a, b) => b.run1('MaxPoolGrad', [dy, x], poolAttrs(x.shape, a), 'float32'));
 
   // --- resizing -------------------------------------------------------------------------------
