@@ -302,36 +302,28 @@ Tensor mirrorIndex(int64_t n, int64_t before, int64_t after, bool symmetric) {
 
 // A float32 [m, k] x [k, n] product. Debian's libtorch (like its PyTorch) multiplies through the
 // generic reference BLAS, which is slow; a 1x1 convolution runs the same product through oneDNN's
-// JIT kernels, often 10x faster at the dense layers' sizes. The choice is a fixed rule (no timing,
-// so results are reproducible), from measurements of this project's shapes: a convolution only
-// where its image operand needs no copy, its filter is small or already laid out, and it has few
-// output channels; otherwise mm. The four forms (C = X Y, or C^T = Y^T X^T returned as a view):
-//   rows:      images = rows of X [m, k],   filter = Y^T [n, k]  -> C   (n outputs)
-//   columns:   image  = Y [k, n] as k x n,  filter = X [m, k]    -> C   (m outputs)
-//   rows^T:    images = rows of Y^T [n, k], filter = X [m, k]    -> C^T (m outputs)
-//   columns^T: image  = X^T [k, m] as k x m, filter = Y^T [n, k] -> C^T (n outputs)
+// JIT kernels, up to 10x faster at the dense layers' sizes. The choice is a fixed rule (no timing,
+// so results are reproducible), from measurements of this project's shapes (`bench kernels`): a
+// batch of 1x1 "images" (one per row) with few output channels; tiny products stay on mm.
+//   rows:   images = rows of X [m, k],   filter = Y^T [n, k]  -> C       (n output channels)
+//   rows^T: images = rows of Y^T [n, k], filter = X [m, k]    -> C^T, as a transposed view (m)
 Tensor matmul2d(const Tensor& x, const Tensor& y) {
   int64_t m = x.size(0), k = x.size(1), n = y.size(1);
   bool floats = x.scalar_type() == at::kFloat && y.scalar_type() == at::kFloat;
-  if (!floats || m * k * n < (int64_t{1} << 17) || m == 0 || n == 0 || k == 0) return at::mm(x, y);
-  const int64_t maxOut = 512, maxFilterCopy = int64_t{1} << 16;
-  Tensor xt = x.t(), yt = y.t();
-  auto filterOk = [&](const Tensor& f) { return f.is_contiguous() || f.numel() <= maxFilterCopy; };
-  struct Form { int64_t out; int kind; };
-  std::vector<Form> forms;
-  if (x.is_contiguous() && filterOk(yt) && n <= maxOut) forms.push_back({n, 0});
-  if (y.is_contiguous() && filterOk(x) && m <= maxOut) forms.push_back({m, 1});
-  if (yt.is_contiguous() && filterOk(x) && m <= maxOut) forms.push_back({m, 2});
-  if (xt.is_contiguous() && filterOk(yt) && n <= maxOut) forms.push_back({n, 3});
-  if (forms.empty()) return at::mm(x, y);
-  auto best = std::min_element(forms.begin(), forms.end(), [](const Form& a, const Form& b) { return a.out < b.out; });
-  auto filter = [](const Tensor& f) { return f.contiguous().view({f.size(0), f.size(1), 1, 1}); };
-  switch (best->kind) {
-    case 0: return at::conv2d(x.view({m, k, 1, 1}), filter(yt)).view({m, n});
-    case 1: return at::conv2d(y.view({1, k, n, 1}), filter(x)).view({m, n});
-    case 2: return at::conv2d(yt.view({n, k, 1, 1}), filter(x)).view({n, m}).t();
-    default: return at::conv2d(xt.view({1, k, m, 1}), filter(yt)).view({n, m}).t();
-  }
+  if (!floats || m * k * n < (int64_t{1} << 18) || m == 0 || n == 0 || k == 0) return at::mm(x, y);
+  const int64_t maxOut = 512;
+  Tensor yt = y.t();
+  // Elements each form has to copy to make its operands contiguous.
+  auto copies = [](const Tensor& images, const Tensor& filter) {
+    return (images.is_contiguous() ? 0 : images.numel()) + (filter.is_contiguous() ? 0 : filter.numel());
+  };
+  int64_t rowsCost = n <= maxOut ? copies(x, yt) : -1;
+  int64_t rowsTCost = m <= maxOut ? copies(yt, x) : -1;
+  auto as1x1 = [](const Tensor& t) { return t.contiguous().view({t.size(0), t.size(1), 1, 1}); };
+  bool rows = rowsCost >= 0 && (rowsTCost < 0 || rowsCost < rowsTCost || (rowsCost == rowsTCost && n <= m));
+  if (rows) return at::conv2d(as1x1(x), as1x1(yt)).view({m, n});
+  if (rowsTCost >= 0) return at::conv2d(as1x1(yt), as1x1(x)).view({n, m}).t();
+  return at::mm(x, y);
 }
 
 Tensor activate(Tensor y, int64_t act, double leakyAlpha, const Tensor* prelu) {
@@ -401,6 +393,16 @@ void defineOps() {
     double alpha = a.d();
     if (in[0].is_floating_point()) return Outs{at::leaky_relu(in[0], alpha)};
     return Outs{at::where(in[0] < 0, in[0] * alpha, in[0])};
+  });
+  // lrelu(x, alpha) * gain and its gradient dy * gain * (x > 0 ? 1 : alpha): the same float32
+  // operations, in the same order, as tfjs's leakyRelu, mul and their gradients (engine/fused.ts).
+  def("FusedLeakyRelu", [](const std::vector<Tensor>& in, Attrs& a) {
+    double alpha = a.d(), gain = a.d();
+    return Outs{at::leaky_relu(in[0], alpha).mul_(gain)};
+  });
+  def("FusedLeakyReluGrad", [](const std::vector<Tensor>& in, Attrs& a) {
+    double alpha = a.d(), gain = a.d();
+    return Outs{at::leaky_relu_backward(in[0] * gain, in[1], alpha, false)};
   });
   def("Step", [](const std::vector<Tensor>& in, Attrs& a) {
     double alpha = a.d();
@@ -687,6 +689,13 @@ void defineOps() {
     Tensor y = tb ? in[1].transpose(-2, -1) : in[1];
     if (x.dim() == 2 && y.dim() == 2) return Outs{matmul2d(x, y)};
     if (x.dim() == 3 && y.dim() == 3 && x.size(0) == 1 && y.size(0) == 1) return Outs{matmul2d(x[0], y[0]).unsqueeze(0)};
+    return Outs{at::matmul(x, y)};
+  });
+  // The same product always through mm (for benchmarks of the rule in matmul2d).
+  def("MatMulPlain", [](const std::vector<Tensor>& in, Attrs& a) {
+    bool ta = a.b(), tb = a.b();
+    Tensor x = ta ? in[0].transpose(-2, -1) : in[0];
+    Tensor y = tb ? in[1].transpose(-2, -1) : in[1];
     return Outs{at::matmul(x, y)};
   });
   // inputs: a, b[, bias][, preluWeights]; attrs: transposeA, transposeB, hasBias, activation, leakyAlpha

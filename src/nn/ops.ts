@@ -1,12 +1,13 @@
 // Small differentiable building blocks shared by the layers. All NHWC. Everything here has
 // second-order gradients in tfjs (with the engine's registrations), which R1 needs.
 import * as tf from '@tensorflow/tfjs';
+import { fusedLeakyRelu } from '../engine/fused.js';
 
 export type Activation = 'linear' | 'lrelu';
 
 /** StyleGAN's "fused" leaky ReLU: slope 0.2, then ×√2 to keep the activations' variance. */
 export function activate(x: tf.Tensor, act: Activation): tf.Tensor {
-  return act === 'lrelu' ? tf.mul(tf.leakyRelu(x, 0.2), Math.SQRT2) : x;
+  return act === 'lrelu' ? fusedLeakyRelu(x, 0.2, Math.SQRT2) : x;
 }
 
 /**

@@ -3,6 +3,7 @@
 // native op (native/torch/lia_torch.cc). Shapes of results come back from libtorch.
 import * as tf from '@tensorflow/tfjs';
 import type { TorchBackend, TorchTensorInfo } from './backend.js';
+import { FUSED_LEAKY_RELU, FUSED_LEAKY_RELU_GRAD, registerFusedGradients } from '../fused.js';
 
 export const TORCH_BACKEND = 'torch';
 
@@ -72,6 +73,10 @@ export function registerTorchKernels(): void {
     return b.run1('Cast', [x], [{ float32: 0, int32: 1, bool: 2 }[dtype as 'float32'] ?? unsupported(`Cast to ${dtype}`)], dtype);
   });
   kernel('LeakyRelu', ['x'], ([x], a, b) => b.run1('LeakyRelu', [x], [num(a.alpha, 0.2)], 'float32'));
+  // The project's fused activation (engine/fused.ts).
+  registerFusedGradients();
+  kernel(FUSED_LEAKY_RELU, ['x'], ([x], a, b) => b.run1('FusedLeakyRelu', [x], [num(a.alpha), num(a.gain, 1)], 'float32'));
+  kernel(FUSED_LEAKY_RELU_GRAD, ['dy', 'x'], (ins, a, b) => b.run1('FusedLeakyReluGrad', ins, [num(a.alpha), num(a.gain, 1)], 'float32'));
   kernel('Step', ['x'], ([x], a, b) => b.run1('Step', [x], [num(a.alpha)], x.dtype));
   kernel('ClipByValue', ['x'], ([x], a, b) => b.run1('ClipByValue', [x], [num(a.clipValueMin), num(a.clipValueMax)], x.dtype));
   kernel('EluGrad', ['dy', 'y'], (ins, _a, b) => b.run1('EluGrad', ins, [], 'float32'));
