@@ -404,6 +404,23 @@ void defineOps() {
     double alpha = a.d(), gain = a.d();
     return Outs{at::leaky_relu_backward(in[0] * gain, in[1], alpha, false)};
   });
+  // The optimiser and EMA steps of train/adam.ts and train/ema.ts, with their 'js' paths' arithmetic:
+  // float64 throughout, rounded to float32 only where those store (m, v, p; the ema).
+  // inputs: p, g, m, v; attrs: beta1, beta2, stepSize, epsHat -> p', m', v'
+  def("AdamStep", [](const std::vector<Tensor>& in, Attrs& a) {
+    double beta1 = a.d(), beta2 = a.d(), stepSize = a.d(), epsHat = a.d();
+    Tensor g = in[1].to(at::kDouble);
+    Tensor m = in[2].to(at::kDouble).mul_(beta1).add_(g * (1 - beta1));
+    Tensor v = in[3].to(at::kDouble).mul_(beta2).add_(g * (1 - beta2) * g);
+    Tensor p = in[0].to(at::kDouble).sub_(m * stepSize / (v.sqrt() + epsHat));
+    return Outs{p.to(at::kFloat), m.to(at::kFloat), v.to(at::kFloat)};
+  });
+  // inputs: ema, p; attrs: beta -> p + (ema - p) * beta
+  def("EmaStep", [](const std::vector<Tensor>& in, Attrs& a) {
+    double beta = a.d();
+    Tensor p = in[1].to(at::kDouble);
+    return Outs{(p + (in[0].to(at::kDouble) - p) * beta).to(at::kFloat)};
+  });
   def("Step", [](const std::vector<Tensor>& in, Attrs& a) {
     double alpha = a.d();
     Tensor x = asFloat(in[0]);

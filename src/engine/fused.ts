@@ -7,6 +7,15 @@ import * as tf from '@tensorflow/tfjs';
 
 export const FUSED_LEAKY_RELU = 'LiaFusedLeakyRelu';
 export const FUSED_LEAKY_RELU_GRAD = 'LiaFusedLeakyReluGrad';
+/** One Adam step of one parameter tensor: (p, g, m, v) → (p', m', v'); train/adam.ts. */
+export const ADAM_STEP = 'LiaAdamStep';
+/** One EMA step: (ema, p) → p + β (ema − p); train/ema.ts. */
+export const EMA_STEP = 'LiaEmaStep';
+
+/** Whether the active backend implements one of the fused kernels above. */
+export function hasFusedKernel(name: string): boolean {
+  return tf.getKernel(name, tf.getBackend()) !== undefined;
+}
 
 /** leakyRelu(x, alpha) · gain. */
 export function fusedLeakyRelu(x: tf.Tensor, alpha: number, gain: number): tf.Tensor {

@@ -7,6 +7,9 @@ import { Adam, type AdamMode } from './adam.js';
 import { relativeError } from '../engine/reference.js';
 import { randn } from '../nn/module.js';
 import { Rng } from '../util/rng.js';
+import { loadTorchAddon } from '../engine/torch/addon.js';
+import { updateEma } from './ema.js';
+import { Module } from '../nn/module.js';
 
 await initEngine({ backend: 'wasm' });
 const CFG = { lr: 0.01, beta1: 0.5, beta2: 0.99, eps: 1e-8 };
@@ -64,6 +67,39 @@ test('Adam: the js and tensor update paths match each other and a float64 refere
   for (let k = 0; k < 2; k++) {
     assert.ok(relativeError(js[k], tensor[k]) < 1e-6, `js vs tensor, param ${k}: ${relativeError(js[k], tensor[k])}`);
     assert.ok(relativeError(js[k], ref[k]) < 1e-5, `js vs float64, param ${k}: ${relativeError(js[k], ref[k])}`);
+  }
+});
+
+test('Adam and EMA: the fused torch kernels give exactly the js path\'s numbers', { skip: loadTorchAddon() ? false : 'the torch addon is not built' }, async () => {
+  await initEngine({ backend: 'torch', threads: 1 });
+  try {
+    const fused = await run('fused');
+    await initEngine({ backend: 'wasm' });
+    const js = await run('js');
+    for (let k = 0; k < 2; k++) assert.deepEqual(Array.from(fused[k]), Array.from(js[k]), `param ${k}: fused (torch) differs from js`);
+
+    // EMA: one step of each mode on the same weights.
+    class Two extends Module {
+      constructor(seed: number) {
+        super();
+        const rng = new Rng(seed);
+        this.param('a', randn(rng, [4, 3]));
+        this.param('b', randn(rng, [5]));
+      }
+    }
+    const emaOn = async (backend: 'torch' | 'wasm', mode: AdamMode) => {
+      await initEngine({ backend, threads: 1 });
+      const ema = new Two(1);
+      const model = new Two(2);
+      updateEma(ema, model, 0.37, mode);
+      const out = await Promise.all([...ema.namedState().values()].map((v) => v.data() as Promise<Float32Array>));
+      ema.dispose();
+      model.dispose();
+      return out.map((a) => Array.from(a));
+    };
+    assert.deepEqual(await emaOn('torch', 'fused'), await emaOn('wasm', 'js'));
+  } finally {
+    await initEngine({ backend: 'wasm' });
   }
 });
 

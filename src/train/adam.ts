@@ -8,8 +8,12 @@
 //   each ~0.1 ms of fixed overhead on wasm) by one read and one write.
 // - 'tensor': moments in tf.Variables, the update in tf ops; for webgpu, where reading every
 //   gradient back to the CPU would stall the GPU.
+// - 'fused': moments in tf.Variables, the update one kernel per parameter tensor (engine/fused.ts)
+//   on backends that have it (torch), with the 'js' path's arithmetic (float64, rounded to float32
+//   where the 'js' path stores), so the two give the same numbers.
 import * as tf from '@tensorflow/tfjs';
 import type { StateEntry } from './snapshot.js';
+import { ADAM_STEP, hasFusedKernel } from '../engine/fused.js';
 
 export interface AdamConfig {
   lr: number;
@@ -18,10 +22,11 @@ export interface AdamConfig {
   eps: number;
 }
 
-export type AdamMode = 'js' | 'tensor';
+export type AdamMode = 'js' | 'tensor' | 'fused';
 
-/** 'js' where tensors live in CPU memory (wasm, cpu, tfjs-node), 'tensor' elsewhere. */
+/** 'fused' where the backend has the kernel (torch), 'tensor' on GPUs, else 'js' (wasm, cpu). */
 export function defaultAdamMode(): AdamMode {
+  if (hasFusedKernel(ADAM_STEP)) return 'fused';
   return tf.getBackend() === 'webgpu' || tf.getBackend() === 'webgl' ? 'tensor' : 'js';
 }
 
@@ -91,6 +96,15 @@ export class Adam {
           ps[i] -= (stepSize * mi) / (Math.sqrt(vi) + epsHat);
         }
         tf.tidy(() => p.assign(tf.tensor(ps, p.shape)));
+      } else if (this.mode === 'fused') {
+        const mv = m as tf.Variable;
+        const vv = v as tf.Variable;
+        if (this.trackGradNorms) this.lastGradNorms.set(k, tf.tidy(() => tf.norm(g).dataSync()[0]));
+        const outs = tf.engine().runKernel(ADAM_STEP, { p, g, m: mv, v: vv }, { beta1, beta2, stepSize, epsHat } as unknown as tf.NamedAttrMap) as tf.Tensor[];
+        p.assign(outs[0]);
+        mv.assign(outs[1]);
+        vv.assign(outs[2]);
+        tf.dispose(outs);
       } else {
         const mv = m as tf.Variable;
         const vv = v as tf.Variable;

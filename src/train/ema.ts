@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Module } from '../nn/module.js';
 import { defaultAdamMode, type AdamMode } from './adam.js';
+import { EMA_STEP } from '../engine/fused.js';
 
 /** β for one step of `batch` images with a half-life of `halfLifeImages`. */
 export function emaBeta(batch: number, halfLifeImages: number): number {
@@ -11,7 +12,8 @@ export function emaBeta(batch: number, halfLifeImages: number): number {
 
 /**
  * ema ← param + β (ema − param) for every trainable parameter; buffers (ȳ, fixed noise) are copied.
- * In 'js' mode (wasm, cpu) the arithmetic runs in a loop instead of ~4 kernels per tensor.
+ * In 'js' mode (wasm, cpu) the arithmetic runs in a loop instead of ~4 kernels per tensor; in
+ * 'fused' mode (torch) it is one kernel with the same float64 arithmetic.
  */
 export function updateEma(ema: Module, model: Module, beta: number, mode: AdamMode = defaultAdamMode()): void {
   const src = model.namedState();
@@ -21,6 +23,7 @@ export function updateEma(ema: Module, model: Module, beta: number, mode: AdamMo
       const p = src.get(k)!;
       if (!trainable.has(k)) e.assign(p);
       else if (mode === 'tensor') e.assign(tf.add(p, tf.mul(tf.sub(e, p), beta)));
+      else if (mode === 'fused') e.assign(tf.engine().runKernel(EMA_STEP, { ema: e, p }, { beta } as unknown as tf.NamedAttrMap) as tf.Tensor);
       else {
         const es = e.dataSync() as Float32Array;
         const ps = p.dataSync() as Float32Array;

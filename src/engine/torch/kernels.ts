@@ -3,7 +3,7 @@
 // native op (native/torch/lia_torch.cc). Shapes of results come back from libtorch.
 import * as tf from '@tensorflow/tfjs';
 import type { TorchBackend, TorchTensorInfo } from './backend.js';
-import { FUSED_LEAKY_RELU, FUSED_LEAKY_RELU_GRAD, registerFusedGradients } from '../fused.js';
+import { ADAM_STEP, EMA_STEP, FUSED_LEAKY_RELU, FUSED_LEAKY_RELU_GRAD, registerFusedGradients } from '../fused.js';
 
 export const TORCH_BACKEND = 'torch';
 
@@ -77,6 +77,8 @@ export function registerTorchKernels(): void {
   registerFusedGradients();
   kernel(FUSED_LEAKY_RELU, ['x'], ([x], a, b) => b.run1('FusedLeakyRelu', [x], [num(a.alpha), num(a.gain, 1)], 'float32'));
   kernel(FUSED_LEAKY_RELU_GRAD, ['dy', 'x'], (ins, a, b) => b.run1('FusedLeakyReluGrad', ins, [num(a.alpha), num(a.gain, 1)], 'float32'));
+  kernel(ADAM_STEP, ['p', 'g', 'm', 'v'], (ins, a, b) => b.runOp('AdamStep', ins, [num(a.beta1), num(a.beta2), num(a.stepSize), num(a.epsHat)]));
+  kernel(EMA_STEP, ['ema', 'p'], (ins, a, b) => b.run1('EmaStep', ins, [num(a.beta)], 'float32'));
   kernel('Step', ['x'], ([x], a, b) => b.run1('Step', [x], [num(a.alpha)], x.dtype));
   kernel('ClipByValue', ['x'], ([x], a, b) => b.run1('ClipByValue', [x], [num(a.clipValueMin), num(a.clipValueMax)], x.dtype));
   kernel('EluGrad', ['dy', 'y'], (ins, _a, b) => b.run1('EluGrad', ins, [], 'float32'));
