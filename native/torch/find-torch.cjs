@@ -61,6 +61,7 @@ if (require.main === module) {
   if (arg === '--include') console.log(t.include.join(' '));
   else if (arg === '--libdir') console.log(t.libdir);
   else if (arg === '--cflags') console.log(t.cxx11abi === null ? '' : `-D_GLIBCXX_USE_CXX11_ABI=${t.cxx11abi}`);
-  else if (arg === '--libs') console.log(t.cuda ? '-ltorch_cuda -lc10_cuda -ltorch_cpu -lc10' : '-ltorch_cpu -lc10');
+  // CUDA: link libtorch_cuda even though no symbol of it is used, so that its CUDA hooks register.
+  else if (arg === '--libs') console.log(t.cuda ? '-Wl,--no-as-needed -ltorch_cuda -lc10_cuda -ltorch_cpu -lc10 -Wl,--as-needed' : '-ltorch_cpu -lc10');
   else console.log(JSON.stringify(t));
 }

@@ -32,6 +32,13 @@ using Outs = std::vector<Tensor>;
 // Handles
 // ------------------------------------------------------------------------------------------------
 std::vector<Tensor> g_slots;
+// Where new tensors are made (setDevice): the CPU, or a CUDA device when libtorch has CUDA. Every
+// op follows its inputs' device; tensors made from nothing (write, fill, index lists) go here.
+at::Device g_device = at::kCPU;
+
+Tensor dev(const Tensor& t) { return t.device() == g_device ? t : t.to(g_device); }
+at::TensorOptions devOpts(at::ScalarType dtype) { return at::TensorOptions().dtype(dtype).device(g_device); }
+Tensor longs(const std::vector<int64_t>& v) { return dev(at::tensor(v, at::kLong)); }
 std::vector<int32_t> g_free;
 int64_t g_live = 0;
 
@@ -297,7 +304,7 @@ Tensor mirrorIndex(int64_t n, int64_t before, int64_t after, bool symmetric) {
     if (j >= n) j = 2 * n - j - 1 - offset;
     idx.push_back(j);
   }
-  return at::tensor(idx, at::kLong);
+  return longs(idx);
 }
 
 // A float32 [m, k] x [k, n] product. Debian's libtorch (like its PyTorch) multiplies through the
@@ -310,7 +317,7 @@ Tensor mirrorIndex(int64_t n, int64_t before, int64_t after, bool symmetric) {
 Tensor matmul2d(const Tensor& x, const Tensor& y) {
   int64_t m = x.size(0), k = x.size(1), n = y.size(1);
   bool floats = x.scalar_type() == at::kFloat && y.scalar_type() == at::kFloat;
-  if (!floats || m * k * n < (int64_t{1} << 18) || m == 0 || n == 0 || k == 0) return at::mm(x, y);
+  if (x.is_cuda() || !floats || m * k * n < (int64_t{1} << 18) || m == 0 || n == 0 || k == 0) return at::mm(x, y);
   const int64_t maxOut = 512;
   Tensor yt = y.t();
   // Elements each form has to copy to make its operands contiguous.
@@ -555,7 +562,7 @@ void defineOps() {
       if (strides[d] == 1) {
         if (begin[d] != 0 || sizes[d] != y.size(d)) y = y.narrow(d, begin[d], sizes[d]);
       } else {
-        y = y.index_select(d, at::arange(sizes[d], at::kLong) * strides[d] + begin[d]);
+        y = y.index_select(d, at::arange(sizes[d], devOpts(at::kLong)) * strides[d] + begin[d]);
       }
     }
     return Outs{y.reshape(finalShape)};
@@ -602,19 +609,19 @@ void defineOps() {
   def("Fill", [](const std::vector<Tensor>&, Attrs& a) {
     auto dtype = scalarType(a.n());
     double value = a.d();
-    return Outs{at::full(a.rest(), value, at::TensorOptions().dtype(dtype))};
+    return Outs{at::full(a.rest(), value, devOpts(dtype))};
   });
   def("Range", [](const std::vector<Tensor>&, Attrs& a) {
     auto dtype = scalarType(a.n());
     double start = a.d(), stop = a.d(), step = a.d();
     int64_t n = a.n();
     (void)stop;  // tfjs's count n already encodes it
-    return Outs{(at::arange(n, at::kDouble) * step + start).to(dtype)};
+    return Outs{(at::arange(n, devOpts(at::kDouble)) * step + start).to(dtype)};
   });
   def("LinSpace", [](const std::vector<Tensor>&, Attrs& a) {
     double start = a.d(), stop = a.d();
     int64_t num = a.n();
-    return Outs{at::linspace(start, stop, num, at::kFloat)};
+    return Outs{at::linspace(start, stop, num, devOpts(at::kFloat))};
   });
   // attrs: axis, batchDims
   def("GatherV2", [](const std::vector<Tensor>& in, Attrs& a) {
@@ -675,7 +682,7 @@ void defineOps() {
     Ints flatShape{-1};
     flatShape.insert(flatShape.end(), rest.begin(), rest.end());
     Tensor xf = x.reshape(flatShape);
-    Tensor lin = at::zeros(idx.sizes().slice(0, idx.dim() - 1), at::kLong);
+    Tensor lin = at::zeros(idx.sizes().slice(0, idx.dim() - 1), idx.options().dtype(at::kLong));
     Tensor il = idx.to(at::kLong);
     for (int64_t j = 0; j < k; ++j) lin = lin * xs[j] + il.select(-1, j);
     Ints outShape(idx.sizes().begin(), idx.sizes().end() - 1);
@@ -686,8 +693,9 @@ void defineOps() {
     int64_t depth = a.n();
     double on = a.d(), off = a.d();
     Tensor idx = in[0].to(at::kLong);
-    Tensor hit = idx.unsqueeze(-1) == at::arange(depth, at::kLong);
-    return Outs{at::where(hit, at::scalar_tensor(on, at::kFloat), at::scalar_tensor(off, at::kFloat))};
+    Tensor hit = idx.unsqueeze(-1) == at::arange(depth, idx.options());
+    auto f = idx.options().dtype(at::kFloat);
+    return Outs{at::where(hit, at::scalar_tensor(on, f), at::scalar_tensor(off, f))};
   });
   def("TopK", [](const std::vector<Tensor>& in, Attrs& a) {
     int64_t k = a.n();
@@ -820,11 +828,11 @@ void defineOps() {
     std::vector<double> cf(nw);
     for (auto& v : cf) v = a.d();
     Tensor x = asFloat(in[0]);
-    Tensor cfT = at::tensor(cf, at::kDouble).to(at::kFloat).reshape({1, 1, nw, 1});
-    Tensor rfT = at::tensor(rf, at::kDouble).to(at::kFloat).reshape({1, nh, 1, 1});
-    Tensor l = x.index_select(2, at::tensor(c0, at::kLong)), r = x.index_select(2, at::tensor(c1, at::kLong));
+    Tensor cfT = dev(at::tensor(cf, at::kDouble).to(at::kFloat)).reshape({1, 1, nw, 1});
+    Tensor rfT = dev(at::tensor(rf, at::kDouble).to(at::kFloat)).reshape({1, nh, 1, 1});
+    Tensor l = x.index_select(2, longs(c0)), r = x.index_select(2, longs(c1));
     Tensor xc = l + (r - l) * cfT;
-    Tensor t = xc.index_select(1, at::tensor(r0, at::kLong)), b = xc.index_select(1, at::tensor(r1, at::kLong));
+    Tensor t = xc.index_select(1, longs(r0)), b = xc.index_select(1, longs(r1));
     return Outs{t + (b - t) * rfT};
   });
   // inputs: images, dy
@@ -838,26 +846,26 @@ void defineOps() {
     for (auto& v : cf) v = a.d();
     const Tensor& x = in[0];
     Tensor dy = asFloat(in[1]);
-    Tensor cfT = at::tensor(cf, at::kDouble).to(at::kFloat).reshape({1, 1, nw, 1});
-    Tensor rfT = at::tensor(rf, at::kDouble).to(at::kFloat).reshape({1, nh, 1, 1});
+    Tensor cfT = dev(at::tensor(cf, at::kDouble).to(at::kFloat)).reshape({1, 1, nw, 1});
+    Tensor rfT = dev(at::tensor(rf, at::kDouble).to(at::kFloat)).reshape({1, nh, 1, 1});
     Tensor dxc = at::zeros({x.size(0), x.size(1), nw, x.size(3)}, dy.options());
-    dxc.index_add_(1, at::tensor(r0, at::kLong), dy * (1 - rfT));
-    dxc.index_add_(1, at::tensor(r1, at::kLong), dy * rfT);
+    dxc.index_add_(1, longs(r0), dy * (1 - rfT));
+    dxc.index_add_(1, longs(r1), dy * rfT);
     Tensor dx = at::zeros({x.size(0), x.size(1), x.size(2), x.size(3)}, dy.options());
-    dx.index_add_(2, at::tensor(c0, at::kLong), dxc * (1 - cfT));
-    dx.index_add_(2, at::tensor(c1, at::kLong), dxc * cfT);
+    dx.index_add_(2, longs(c0), dxc * (1 - cfT));
+    dx.index_add_(2, longs(c1), dxc * cfT);
     return Outs{dx};
   });
   // attrs: newH, newW, rows[newH], cols[newW]
   def("ResizeNearestNeighbor", [](const std::vector<Tensor>& in, Attrs& a) {
     int64_t nh = a.n(), nw = a.n();
-    Tensor rows = at::tensor(a.list(nh), at::kLong), cols = at::tensor(a.list(nw), at::kLong);
+    Tensor rows = longs(a.list(nh)), cols = longs(a.list(nw));
     return Outs{in[0].index_select(1, rows).index_select(2, cols)};
   });
   // inputs: images, dy
   def("ResizeNearestNeighborGrad", [](const std::vector<Tensor>& in, Attrs& a) {
     int64_t nh = a.n(), nw = a.n();
-    Tensor rows = at::tensor(a.list(nh), at::kLong), cols = at::tensor(a.list(nw), at::kLong);
+    Tensor rows = longs(a.list(nh)), cols = longs(a.list(nw));
     const Tensor& x = in[0];
     Tensor dy = asFloat(in[1]);
     Tensor dr = at::zeros({x.size(0), x.size(1), nw, x.size(3)}, dy.options());
@@ -989,7 +997,7 @@ Napi::Value Write(const Napi::CallbackInfo& info) {
       throw std::runtime_error("lia_torch: write got " + std::to_string(ta.ByteLength()) + " bytes for a tensor of " +
                                std::to_string(bytes));
     if (bytes) std::memcpy(t.data_ptr(), static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset(), bytes);
-    return Napi::Number::New(info.Env(), store(std::move(t)));
+    return Napi::Number::New(info.Env(), store(dev(t)));
   });
 }
 
@@ -997,7 +1005,7 @@ Napi::Value Write(const Napi::CallbackInfo& info) {
 Napi::Value Read(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     Napi::Env env = info.Env();
-    Tensor t = get(info[0].As<Napi::Number>().Int64Value()).contiguous();
+    Tensor t = get(info[0].As<Napi::Number>().Int64Value()).to(at::kCPU).contiguous();
     size_t n = t.numel();
     switch (t.scalar_type()) {
       case at::kFloat: {
@@ -1072,6 +1080,20 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
 
 Napi::Value GetThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), at::get_num_threads()); }
 
+// setDevice("cpu" | "cuda" | "cuda:N") -> the device's name. Only before tensors exist.
+Napi::Value SetDevice(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    std::string name = info[0].As<Napi::String>().Utf8Value();
+    at::Device d(name);
+    if (d.is_cuda() && !at::hasCUDA())
+      throw std::runtime_error("this libtorch has no CUDA (or no CUDA device is visible): build the addon against a CUDA libtorch (LIA_TORCH_DIR or a CUDA PyTorch) on a machine with a GPU");
+    if (!d.is_cuda() && !d.is_cpu()) throw std::runtime_error("device must be cpu or cuda[:N], got " + name);
+    if (g_live > 0 && d != g_device) throw std::runtime_error("the device can only change while no tensors exist");
+    g_device = d;
+    return Napi::String::New(info.Env(), g_device.str());
+  });
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   defineOps();
   Napi::Object ops = Napi::Object::New(env);
@@ -1088,7 +1110,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("getThreads", Napi::Function::New(env, GetThreads));
   exports.Set("torchVersion", Napi::String::New(env, TORCH_VERSION));
   exports.Set("parallelInfo", Napi::String::New(env, at::get_parallel_info()));
-  exports.Set("cuda", Napi::Boolean::New(env, false));
+  exports.Set("cuda", Napi::Boolean::New(env, at::hasCUDA()));
+  exports.Set("setDevice", Napi::Function::New(env, SetDevice));
   return exports;
 }
 

@@ -17,6 +17,8 @@ export interface EngineConfig {
   backend: BackendName;
   /** wasm and torch: requested threads; default 2 when the machine has more than one core, else 1. */
   threads?: number;
+  /** torch only: where tensors live, 'cpu' (default) or 'cuda' (an addon built against a CUDA libtorch). */
+  device?: 'cpu' | 'cuda';
   /** Replace the slow/missing conv gradients with the fast forward-conv formulation (default true). */
   fastKernels?: boolean;
 }
@@ -62,7 +64,7 @@ export async function initEngine(config: EngineConfig): Promise<EngineInfo> {
       active = await initWasm(config.threads ?? defaultThreads(), fastKernels);
       break;
     case 'torch':
-      active = await initTorch(config.threads ?? defaultThreads());
+      active = await initTorch(config.threads ?? defaultThreads(), config.device ?? 'cpu');
       break;
     case 'webgpu':
       active = await initWebGpu(fastKernels);
@@ -97,10 +99,10 @@ export function defaultBackend(): { backend: BackendName; reason: string } {
   return { backend: 'wasm', reason: `the torch addon is not built: ${INSTALL_HINT}` };
 }
 
-async function initTorch(requested: number): Promise<EngineInfo> {
+async function initTorch(requested: number, device: 'cpu' | 'cuda'): Promise<EngineInfo> {
   if (!Number.isInteger(requested) || requested < 1) throw new Error(`--threads must be a positive integer, got ${requested}`);
   const torch = await import('./torch/index.js');
-  const addon = torch.registerTorchBackend(Math.min(requested, availableParallelism()));
+  const addon = torch.registerTorchBackend(Math.min(requested, availableParallelism()), device);
   await setBackendOrThrow('torch');
   return {
     backend: 'torch',
@@ -109,7 +111,7 @@ async function initTorch(requested: number): Promise<EngineInfo> {
     simd: true,
     multithread: addon.getThreads() > 1,
     fastKernels: true,
-    device: `libtorch ${addon.torchVersion} CPU, ${availableParallelism()} cores`,
+    device: device === 'cuda' ? `libtorch ${addon.torchVersion} CUDA` : `libtorch ${addon.torchVersion} CPU, ${availableParallelism()} cores`,
   };
 }
 

@@ -141,7 +141,7 @@ function registerBenchTrain(bench: Command): void {
       oursRuns.push(await benchTrain(bo, (i, ms) => log(`  step ${i + 1}/${bo.warmup + bo.steps}: ${ms.toFixed(0)} ms\n`)));
       if (opts.vsTorch) {
         log('running the PyTorch reference …\n');
-        const t = benchTrainTorch(bo, Math.max(1, info.threads), info.backend === 'webgpu' ? 'cuda' : 'cpu');
+        const t = benchTrainTorch(bo, Math.max(1, info.threads), info.backend === 'webgpu' || opts.device === 'cuda' ? 'cuda' : 'cpu');
         if (!t) {
           log('PyTorch not found (tried $LIA_PYTHON, python3, /usr/bin/python3): continuing without the comparison\n');
           break;

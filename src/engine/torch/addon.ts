@@ -21,6 +21,8 @@ export interface TorchAddon {
   /** Live handles and the bytes of the distinct libtorch storages behind them. */
   memory(): { handles: number; bytes: number };
   setThreads(n: number): number;
+  /** 'cpu', 'cuda' or 'cuda:N' (CUDA only when built against a CUDA libtorch); only before tensors exist. */
+  setDevice(name: string): string;
   getThreads(): number;
   torchVersion: string;
   parallelInfo: string;

@@ -24,9 +24,13 @@ export function requireTorchAddon(): TorchAddon {
  * Registers the `torch` backend and its kernels (once), and sets libtorch's intra-op threads.
  * The backend factory is synchronous, so tfjs can rebuild it after engine resets.
  */
-export function registerTorchBackend(threads: number): TorchAddon {
+export function registerTorchBackend(threads: number, device: 'cpu' | 'cuda' = 'cpu'): TorchAddon {
   const addon = requireTorchAddon();
   registerTorchKernels();
+  if (device !== 'cpu' && !addon.cuda) {
+    throw new Error(`backend 'torch': --device ${device} needs an addon built against a CUDA libtorch (this one is libtorch ${addon.torchVersion} without CUDA); rebuild with LIA_TORCH_DIR=<CUDA libtorch> npm run build:torch on a machine with a GPU`);
+  }
+  if (device !== 'cpu') addon.setDevice(device);
   if (!tf.findBackendFactory(TORCH_BACKEND)) tf.registerBackend(TORCH_BACKEND, () => new TorchBackend(addon), 1);
   addon.setThreads(threads);
   return addon;
