@@ -346,6 +346,43 @@ Tensor activate(Tensor y, int64_t act, double leakyAlpha, const Tensor* prelu) {
   throw std::runtime_error("lia_torch: unknown activation code " + std::to_string(act));
 }
 
+// tfjs's bilinear resize as source rows/cols (floor, ceil) and fractions per output row/col, in the
+// attribute order newH, newW, rowFloor[newH], rowCeil[newH], rowFrac[newH], the same for columns.
+struct Bilinear {
+  int64_t nh, nw;
+  Tensor r0, r1, rf, c0, c1, cf;  // rf: [1, nh, 1, 1], cf: [1, 1, nw, 1]
+};
+
+Bilinear readBilinear(Attrs& a) {
+  Bilinear r;
+  r.nh = a.n();
+  r.nw = a.n();
+  auto axis = [&](int64_t n, Tensor& lo, Tensor& hi, Tensor& frac, Ints shape) {
+    lo = longs(a.list(n));
+    hi = longs(a.list(n));
+    std::vector<double> f(n);
+    for (auto& v : f) v = a.d();
+    frac = dev(at::tensor(f, at::kDouble).to(at::kFloat)).reshape(shape);
+  };
+  axis(r.nh, r.r0, r.r1, r.rf, {1, r.nh, 1, 1});
+  axis(r.nw, r.c0, r.c1, r.cf, {1, 1, r.nw, 1});
+  return r;
+}
+
+// tfjs's fused ops: y (+ bias) then an activation. inputs[2..] are the optional bias and PReLU
+// weights; attrs continue with hasBias, activation, leakyAlpha. Per-channel vectors broadcast over
+// the channel axis, which is the second one for NCHW data.
+Tensor fusedEpilogue(Tensor y, const std::vector<Tensor>& in, Attrs& a, bool channelsFirst) {
+  bool hasBias = a.b();
+  int64_t act = a.n();
+  double alpha = a.d();
+  auto perChannel = [&](Tensor t) { return channelsFirst && t.dim() == 1 ? t.reshape({-1, 1, 1}) : t; };
+  size_t next = 2;
+  if (hasBias) y = y + perChannel(in[next++]);
+  Tensor prelu = next < in.size() ? perChannel(in[next]) : Tensor();
+  return activate(y, act, alpha, prelu.defined() ? &prelu : nullptr);
+}
+
 // ------------------------------------------------------------------------------------------------
 // The op table
 // ------------------------------------------------------------------------------------------------
@@ -725,16 +762,10 @@ void defineOps() {
   });
   // inputs: a, b[, bias][, preluWeights]; attrs: transposeA, transposeB, hasBias, activation, leakyAlpha
   def("_FusedMatMul", [](const std::vector<Tensor>& in, Attrs& a) {
-    bool ta = a.b(), tb = a.b(), hasBias = a.b();
-    int64_t act = a.n();
-    double alpha = a.d();
+    bool ta = a.b(), tb = a.b();
     Tensor x = ta ? in[0].transpose(-2, -1) : in[0];
     Tensor y = tb ? in[1].transpose(-2, -1) : in[1];
-    Tensor out = x.dim() == 2 && y.dim() == 2 ? matmul2d(x, y) : at::matmul(x, y);
-    size_t next = 2;
-    if (hasBias) out = out + in[next++];
-    const Tensor* prelu = next < in.size() ? &in[next] : nullptr;
-    return Outs{activate(out, act, alpha, prelu)};
+    return Outs{fusedEpilogue(x.dim() == 2 && y.dim() == 2 ? matmul2d(x, y) : at::matmul(x, y), in, a, false)};
   });
 
   // --- convolution: attrs start with the Conv block (readConv) ---
@@ -743,21 +774,9 @@ void defineOps() {
     return Outs{convForward(in[0], convWeight(in[1]), c, 1)};
   });
   // inputs: x, filter[, bias][, preluWeights]; attrs: Conv, hasBias, activation, leakyAlpha
-  def("_FusedConv2D", [](const std::vector<Tensor>& in, Attrs& a) {
+  def("FusedConv2D", [](const std::vector<Tensor>& in, Attrs& a) {
     Conv c = readConv(a);
-    bool hasBias = a.b();
-    int64_t act = a.n();
-    double alpha = a.d();
-    Tensor y = convForward(in[0], convWeight(in[1]), c, 1);
-    size_t next = 2;
-    if (hasBias) {
-      Tensor bias = in[next++];
-      if (!c.channelsLast && bias.dim() == 1) bias = bias.reshape({-1, 1, 1});
-      y = y + bias;
-    }
-    Tensor preluW = next < in.size() ? in[next] : Tensor();
-    if (preluW.defined() && !c.channelsLast && preluW.dim() == 1) preluW = preluW.reshape({-1, 1, 1});
-    return Outs{activate(y, act, alpha, preluW.defined() ? &preluW : nullptr)};
+    return Outs{fusedEpilogue(convForward(in[0], convWeight(in[1]), c, 1), in, a, !c.channelsLast)};
   });
   // inputs: dy, filter; attrs: Conv, inputShape[4]
   def("Conv2DBackpropInput", [](const std::vector<Tensor>& in, Attrs& a) {
@@ -778,14 +797,7 @@ void defineOps() {
   });
   def("FusedDepthwiseConv2D", [](const std::vector<Tensor>& in, Attrs& a) {
     Conv c = readConv(a);
-    bool hasBias = a.b();
-    int64_t act = a.n();
-    double alpha = a.d();
-    Tensor y = convForward(in[0], depthwiseWeight(in[1]), c, in[1].size(2));
-    size_t next = 2;
-    if (hasBias) y = y + in[next++];
-    const Tensor* prelu = next < in.size() ? &in[next] : nullptr;
-    return Outs{activate(y, act, alpha, prelu)};
+    return Outs{fusedEpilogue(convForward(in[0], depthwiseWeight(in[1]), c, in[1].size(2)), in, a, !c.channelsLast)};
   });
   // inputs: dy, filter; attrs: Conv, inputShape[4]
   def("DepthwiseConv2dNativeBackpropInput", [](const std::vector<Tensor>& in, Attrs& a) {
@@ -820,40 +832,24 @@ void defineOps() {
 
   // --- resizing (NHWC): attrs = newH, newW, then per-output-row/col source indices and weights ---
   def("ResizeBilinear", [](const std::vector<Tensor>& in, Attrs& a) {
-    int64_t nh = a.n(), nw = a.n();
-    Ints r0 = a.list(nh), r1 = a.list(nh);
-    std::vector<double> rf(nh);
-    for (auto& v : rf) v = a.d();
-    Ints c0 = a.list(nw), c1 = a.list(nw);
-    std::vector<double> cf(nw);
-    for (auto& v : cf) v = a.d();
+    Bilinear r = readBilinear(a);
     Tensor x = asFloat(in[0]);
-    Tensor cfT = dev(at::tensor(cf, at::kDouble).to(at::kFloat)).reshape({1, 1, nw, 1});
-    Tensor rfT = dev(at::tensor(rf, at::kDouble).to(at::kFloat)).reshape({1, nh, 1, 1});
-    Tensor l = x.index_select(2, longs(c0)), r = x.index_select(2, longs(c1));
-    Tensor xc = l + (r - l) * cfT;
-    Tensor t = xc.index_select(1, longs(r0)), b = xc.index_select(1, longs(r1));
-    return Outs{t + (b - t) * rfT};
+    Tensor l = x.index_select(2, r.c0), rt = x.index_select(2, r.c1);
+    Tensor xc = l + (rt - l) * r.cf;
+    Tensor t = xc.index_select(1, r.r0), b = xc.index_select(1, r.r1);
+    return Outs{t + (b - t) * r.rf};
   });
   // inputs: images, dy
   def("ResizeBilinearGrad", [](const std::vector<Tensor>& in, Attrs& a) {
-    int64_t nh = a.n(), nw = a.n();
-    Ints r0 = a.list(nh), r1 = a.list(nh);
-    std::vector<double> rf(nh);
-    for (auto& v : rf) v = a.d();
-    Ints c0 = a.list(nw), c1 = a.list(nw);
-    std::vector<double> cf(nw);
-    for (auto& v : cf) v = a.d();
+    Bilinear r = readBilinear(a);
     const Tensor& x = in[0];
     Tensor dy = asFloat(in[1]);
-    Tensor cfT = dev(at::tensor(cf, at::kDouble).to(at::kFloat)).reshape({1, 1, nw, 1});
-    Tensor rfT = dev(at::tensor(rf, at::kDouble).to(at::kFloat)).reshape({1, nh, 1, 1});
-    Tensor dxc = at::zeros({x.size(0), x.size(1), nw, x.size(3)}, dy.options());
-    dxc.index_add_(1, longs(r0), dy * (1 - rfT));
-    dxc.index_add_(1, longs(r1), dy * rfT);
+    Tensor dxc = at::zeros({x.size(0), x.size(1), r.nw, x.size(3)}, dy.options());
+    dxc.index_add_(1, r.r0, dy * (1 - r.rf));
+    dxc.index_add_(1, r.r1, dy * r.rf);
     Tensor dx = at::zeros({x.size(0), x.size(1), x.size(2), x.size(3)}, dy.options());
-    dx.index_add_(2, longs(c0), dxc * (1 - cfT));
-    dx.index_add_(2, longs(c1), dxc * cfT);
+    dx.index_add_(2, r.c0, dxc * (1 - r.cf));
+    dx.index_add_(2, r.c1, dxc * r.cf);
     return Outs{dx};
   });
   // attrs: newH, newW, rows[newH], cols[newW]

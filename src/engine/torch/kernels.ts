@@ -238,7 +238,7 @@ export function registerTorchKernels(): void {
     backend_util.computeConv2DInfo(x as [number, number, number, number], f as [number, number, number, number], a.strides as number, dilations as number, pad(a), rounding(a), false, format(a));
   kernel('Conv2D', ['x', 'filter'], ([x, f], a, b) => b.run1('Conv2D', [x, f], convAttrs(conv2dInfo(x.shape, f.shape, a)), 'float32'));
   kernel('FusedConv2D', ['x', 'filter', 'bias', 'preluActivationWeights'], (ins, a, b, named) =>
-    b.run1('_FusedConv2D', ins, [...convAttrs(conv2dInfo(ins[0].shape, ins[1].shape, a)), flag(named.bias), activationCode(a.activation), num(a.leakyreluAlpha, 0.2)], 'float32'),
+    b.run1('FusedConv2D', ins, [...convAttrs(conv2dInfo(ins[0].shape, ins[1].shape, a)), flag(named.bias), activationCode(a.activation), num(a.leakyreluAlpha, 0.2)], 'float32'),
   );
   kernel('Conv2DBackpropInput', ['dy', 'filter'], ([dy, f], a, b) => {
     const inputShape = a.inputShape as number[];
