@@ -2,10 +2,10 @@
 # The torch backend's benchmarks (issue: "the torch backend"), on a quiet machine: training
 # throughput vs PyTorch on the same machine (alternating rounds, medians) for the quick and small
 # presets at 32×32 grey and a 64×64 RGB model at batch 32; the same models on wasm for the speed-up;
-# the kernel table vs PyTorch. Writes JSON lines and tables under results/engine/ (or $1).
+# the kernel table vs PyTorch. Writes JSON lines and tables under results/engine/torch/ (or $1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=${1:-results/engine}
+out=${1:-results/engine/torch}
 mkdir -p "$out"
 threads=${THREADS:-2}
 rounds=${ROUNDS:-3}
@@ -18,7 +18,7 @@ for args in "--preset quick --res 32 --channels 1" "--preset small --res 32 --ch
   lia bench train --backend wasm --threads "$threads" $args --batch 32 --steps 8 --json >>"$out/bench-train.jsonl"
 done
 echo "bench kernels torch" >&2
-lia bench kernels --backend torch --threads "$threads" --vs-torch --repeats 9 >"$out/bench-kernels-torch.txt" 2>/dev/null
+lia bench kernels --backend torch --threads "$threads" --vs-torch --repeats 9 >"$out/bench-kernels.txt" 2>/dev/null
 node -e '
 const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map(JSON.parse);
 const key = (r) => `${r.preset} ${r.resolution}×${r.resolution}×${r.channels}`;
