@@ -23,7 +23,7 @@ node -e '
 const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map(JSON.parse);
 const key = (r) => `${r.preset} ${r.resolution}×${r.resolution}×${r.channels}`;
 const wasm = new Map(rows.filter((r) => r.backend === "wasm").map((r) => [key(r), r]));
-console.log("| model | batch | lia torch img/s | PyTorch img/s | torch / PyTorch (per round) | lia wasm img/s | torch / wasm | peak RSS MB torch / PyTorch |");
+console.log("| model | batch | lia torch img/s (median run) | PyTorch img/s (median run) | torch / PyTorch: median of rounds (each round) | lia wasm img/s | torch / wasm | peak RSS MB torch / PyTorch |");
 console.log("|---|---|---|---|---|---|---|---|");
 for (const r of rows.filter((r) => r.backend === "torch")) {
   const w = wasm.get(key(r));

@@ -23,8 +23,10 @@ export interface DriftRow {
   lossDrift: number[];
   /** Drift of the losses at steps 1, 10, 25, N (1-based). */
   atSteps: Record<string, number>;
-  /** After N steps: max over G's variables of max|w - w_cpu| / max|w_cpu|. */
+  /** After N steps: ‖w − w_cpu‖ / ‖w_cpu‖ over all of G's variables together. */
   paramDrift: number;
+  /** The variable with the largest max|w − w_cpu| / max|w_cpu| after N steps, and that value. */
+  worstVariable: { name: string; drift: number };
   msPerStep: number;
 }
 
@@ -73,7 +75,9 @@ export async function benchDrift(opts: DriftOptions, log: (s: string) => void = 
         }
         return worst;
       });
-      let paramDrift = 0;
+      let diff2 = 0;
+      let norm2 = 0;
+      let worstVariable = { name: '', drift: 0 };
       for (const [k, w] of ref.params) {
         const o = run.params.get(k)!;
         let d = 0;
@@ -81,12 +85,16 @@ export async function benchDrift(opts: DriftOptions, log: (s: string) => void = 
         for (let i = 0; i < w.length; i++) {
           d = Math.max(d, Math.abs(o[i] - w[i]));
           s = Math.max(s, Math.abs(w[i]));
+          diff2 += (o[i] - w[i]) ** 2;
+          norm2 += w[i] ** 2;
         }
-        paramDrift = Math.max(paramDrift, s ? d / s : d);
+        const rel = s ? d / s : d;
+        if (rel > worstVariable.drift) worstVariable = { name: k, drift: rel };
       }
+      const paramDrift = Math.sqrt(diff2 / Math.max(norm2, 1e-30));
       const at: Record<string, number> = {};
       for (const s of [1, 10, 25, opts.steps]) if (s <= opts.steps) at[s] = lossDrift[s - 1];
-      rows.push({ backend, lossDrift, atSteps: at, paramDrift, msPerStep: run.ms });
+      rows.push({ backend, lossDrift, atSteps: at, paramDrift, worstVariable, msPerStep: run.ms });
     }
     return { config: cfg, steps: opts.steps, cpuMsPerStep: ref.ms, rows };
   } finally {
