@@ -76,16 +76,19 @@ function compareStates(torch: Map<string, Float32Array>, cpu: Map<string, Float3
   return worst;
 }
 
-function compareLosses(torch: object, cpu: object, tol: number): void {
+function compareLosses(torch: object, cpu: object, tol: number): number {
+  let worst = 0;
   for (const [k, v] of Object.entries(cpu)) {
     if (typeof v !== 'number') continue;
     const t = (torch as Record<string, number>)[k];
     const rel = Math.abs(t - v) / Math.max(Math.abs(v), 1e-6);
     assert.ok(rel <= tol, `loss ${k}: torch ${t} vs cpu ${v} (${rel.toExponential(2)} relative)`);
+    worst = Math.max(worst, rel);
   }
+  return worst;
 }
 
-test('one stage-1 step (D, R1, G, EMA) on torch equals the cpu backend within 1e-4 relative', { skip }, async () => {
+test('one stage-1 step (D, R1, G, EMA) on torch equals the cpu backend within 1e-4 relative', { skip }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'lia-torch-parity-'));
   const ds = await loadDataset(TINY.data!, { resolution: 8 });
   for (const mapping of ['invertible', 'mlp'] as const) {
@@ -98,18 +101,19 @@ test('one stage-1 step (D, R1, G, EMA) on torch equals the cpu backend within 1e
     const results: { losses: StepLosses; state: Map<string, Float32Array> }[] = [];
     for (const backend of ['torch', 'cpu'] as const) {
       await initEngine({ backend, threads: 2 });
-      const t = await DecoderTrainer.resume(snap, ds);
-      const losses = await t.trainStep(); // step 0: an R1 step (interval 2)
+      const trainer = await DecoderTrainer.resume(snap, ds);
+      const losses = await trainer.trainStep(); // step 0: an R1 step (interval 2)
       assert.ok(losses.r1 !== undefined, 'the step ran R1');
-      results.push({ losses, state: await readGroups(t.stateGroups()) });
-      t.dispose();
+      results.push({ losses, state: await readGroups(trainer.stateGroups()) });
+      trainer.dispose();
     }
-    compareLosses(results[0].losses, results[1].losses, 1e-4);
-    compareStates(results[0].state, results[1].state, 1e-4);
+    const lossRel = compareLosses(results[0].losses, results[1].losses, 1e-4);
+    const worst = compareStates(results[0].state, results[1].state, 1e-4);
+    t.diagnostic(`${mapping}: worst loss ${lossRel.toExponential(1)}, worst variable ${worst.worst} ${worst.rel.toExponential(1)} (relative)`);
   }
 });
 
-test('one stage-2 (encoder) step on torch equals the cpu backend within 1e-4 relative', { skip }, async () => {
+test('one stage-2 (encoder) step on torch equals the cpu backend within 1e-4 relative', { skip }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'lia-torch-parity2-'));
   await initEngine({ backend: 'cpu' });
   const tiny = await makeTinyCheckpoints(dir, 'invertible', 0);
@@ -117,14 +121,15 @@ test('one stage-2 (encoder) step on torch equals the cpu backend within 1e-4 rel
   for (const backend of ['torch', 'cpu'] as const) {
     await initEngine({ backend, threads: 2 });
     const net = await loadFeatureNet(tiny.perceptual);
-    const t = await EncoderTrainer.resume(tiny.encoder, tiny.ds, net);
-    const losses = await t.trainStep();
-    results.push({ losses, state: await readGroups(t.stateGroups()) });
-    t.dispose();
+    const trainer = await EncoderTrainer.resume(tiny.encoder, tiny.ds, net);
+    const losses = await trainer.trainStep();
+    results.push({ losses, state: await readGroups(trainer.stateGroups()) });
+    trainer.dispose();
     net.dispose();
   }
-  compareLosses(results[0].losses, results[1].losses, 1e-4);
-  compareStates(results[0].state, results[1].state, 1e-4);
+  const lossRel = compareLosses(results[0].losses, results[1].losses, 1e-4);
+  const worst = compareStates(results[0].state, results[1].state, 1e-4);
+  t.diagnostic(`worst loss ${lossRel.toExponential(1)}, worst variable ${worst.worst} ${worst.rel.toExponential(1)} (relative)`);
 });
 
 test('training on torch resumes exactly and leaks neither tensors nor libtorch memory over 100 steps', { skip }, async () => {
