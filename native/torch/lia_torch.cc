@@ -114,11 +114,6 @@ struct Attrs {
     while (i < v.size()) out.push_back(n());
     return out;
   }
-  std::vector<double> restD() {
-    std::vector<double> out(v.begin() + i, v.end());
-    i = v.size();
-    return out;
-  }
 };
 
 using OpFn = std::function<Outs(const std::vector<Tensor>&, Attrs&)>;
@@ -427,7 +422,6 @@ void defineOps() {
   defUnary("Tanh", [](const Tensor& x) { return at::tanh(asFloat(x)); });
   defUnary("ZerosLike", [](const Tensor& x) { return at::zeros_like(x, at::MemoryFormat::Contiguous); });
   defUnary("OnesLike", [](const Tensor& x) { return at::ones_like(x, at::MemoryFormat::Contiguous); });
-  defUnary("Clone", [](const Tensor& x) { return x.clone(at::MemoryFormat::Contiguous); });
   def("Cast", [](const std::vector<Tensor>& in, Attrs& a) {
     auto to = scalarType(a.n());
     if (to == at::kBool) return Outs{in[0] != 0};
@@ -641,7 +635,6 @@ void defineOps() {
       if (p[2 * d] || p[2 * d + 1]) y = y.index_select(d, mirrorIndex(y.size(d), p[2 * d], p[2 * d + 1], symmetric));
     return Outs{y};
   });
-  def("BroadcastTo", [](const std::vector<Tensor>& in, Attrs& a) { return Outs{in[0].expand(a.rest()).contiguous()}; });
   // attrs: dtype, value, shape...
   def("Fill", [](const std::vector<Tensor>&, Attrs& a) {
     auto dtype = scalarType(a.n());
@@ -751,13 +744,6 @@ void defineOps() {
     Tensor y = tb ? in[1].transpose(-2, -1) : in[1];
     if (x.dim() == 2 && y.dim() == 2) return Outs{matmul2d(x, y)};
     if (x.dim() == 3 && y.dim() == 3 && x.size(0) == 1 && y.size(0) == 1) return Outs{matmul2d(x[0], y[0]).unsqueeze(0)};
-    return Outs{at::matmul(x, y)};
-  });
-  // The same product always through mm (for benchmarks of the rule in matmul2d).
-  def("MatMulPlain", [](const std::vector<Tensor>& in, Attrs& a) {
-    bool ta = a.b(), tb = a.b();
-    Tensor x = ta ? in[0].transpose(-2, -1) : in[0];
-    Tensor y = tb ? in[1].transpose(-2, -1) : in[1];
     return Outs{at::matmul(x, y)};
   });
   // inputs: a, b[, bias][, preluWeights]; attrs: transposeA, transposeB, hasBias, activation, leakyAlpha
@@ -1035,20 +1021,6 @@ Napi::Value Free(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-Napi::Value Info(const Napi::CallbackInfo& info) {
-  return guarded(info, [&]() -> Napi::Value {
-    Napi::Env env = info.Env();
-    Tensor t = get(info[0].As<Napi::Number>().Int64Value());
-    Napi::Object o = Napi::Object::New(env);
-    Napi::Array shape = Napi::Array::New(env, t.dim());
-    for (int64_t d = 0; d < t.dim(); ++d) shape.Set(d, Napi::Number::New(env, t.size(d)));
-    o.Set("shape", shape);
-    o.Set("dtype", Napi::Number::New(env, dtypeCode(t.scalar_type())));
-    o.Set("contiguous", Napi::Boolean::New(env, t.is_contiguous()));
-    return o;
-  });
-}
-
 // Live handles and the bytes of the distinct storages behind them.
 Napi::Value Memory(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -1100,12 +1072,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("write", Napi::Function::New(env, Write));
   exports.Set("read", Napi::Function::New(env, Read));
   exports.Set("free", Napi::Function::New(env, Free));
-  exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("memory", Napi::Function::New(env, Memory));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("getThreads", Napi::Function::New(env, GetThreads));
   exports.Set("torchVersion", Napi::String::New(env, TORCH_VERSION));
-  exports.Set("parallelInfo", Napi::String::New(env, at::get_parallel_info()));
   exports.Set("cuda", Napi::Boolean::New(env, at::hasCUDA()));
   exports.Set("setDevice", Napi::Function::New(env, SetDevice));
   return exports;

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initEngine, type BackendName } from '../engine/backend.js';
+import { maxRelativeError } from '../engine/reference.js';
 import { loadDataset } from '../data/index.js';
 import { resolveDecoderConfig, type DecoderTrainConfig } from '../train/decoder-config.js';
 import { DecoderTrainer, type StepLosses } from '../train/stage1.js';
@@ -80,15 +81,11 @@ export async function benchDrift(opts: DriftOptions, log: (s: string) => void = 
       let worstVariable = { name: '', drift: 0 };
       for (const [k, w] of ref.params) {
         const o = run.params.get(k)!;
-        let d = 0;
-        let s = 0;
         for (let i = 0; i < w.length; i++) {
-          d = Math.max(d, Math.abs(o[i] - w[i]));
-          s = Math.max(s, Math.abs(w[i]));
           diff2 += (o[i] - w[i]) ** 2;
           norm2 += w[i] ** 2;
         }
-        const rel = s ? d / s : d;
+        const rel = maxRelativeError(o, w);
         if (rel > worstVariable.drift) worstVariable = { name: k, drift: rel };
       }
       const paramDrift = Math.sqrt(diff2 / Math.max(norm2, 1e-30));

@@ -19,7 +19,7 @@ export function hasFusedKernel(name: string): boolean {
 
 /** leakyRelu(x, alpha) · gain. */
 export function fusedLeakyRelu(x: tf.Tensor, alpha: number, gain: number): tf.Tensor {
-  if (tf.getBackend() === 'torch' && x.dtype === 'float32') {
+  if (x.dtype === 'float32' && hasFusedKernel(FUSED_LEAKY_RELU)) {
     return tf.engine().runKernel(FUSED_LEAKY_RELU, { x }, { alpha, gain } as unknown as tf.NamedAttrMap) as tf.Tensor;
   }
   return tf.mul(tf.leakyRelu(x, alpha), gain);

@@ -35,6 +35,18 @@ export function conv2dRef(
 }
 
 /** ‖a − b‖ / ‖b‖ (or ‖a − b‖ when ‖b‖ = 0). */
+/** max |a − b| / max |b|: the worst element against the reference's scale (|a − b| when b is all zero). */
+export function maxRelativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`maxRelativeError: length ${a.length} vs ${b.length}`);
+  let d = 0;
+  let s = 0;
+  for (let i = 0; i < a.length; i++) {
+    d = Math.max(d, Math.abs(a[i] - b[i]));
+    s = Math.max(s, Math.abs(b[i]));
+  }
+  return s === 0 ? d : d / s;
+}
+
 export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) throw new Error(`relativeError: length ${a.length} vs ${b.length}`);
   let num = 0;

@@ -96,19 +96,18 @@ export class Adam {
           ps[i] -= (stepSize * mi) / (Math.sqrt(vi) + epsHat);
         }
         tf.tidy(() => p.assign(tf.tensor(ps, p.shape)));
-      } else if (this.mode === 'fused') {
-        const mv = m as tf.Variable;
-        const vv = v as tf.Variable;
-        if (this.trackGradNorms) this.lastGradNorms.set(k, tf.tidy(() => tf.norm(g).dataSync()[0]));
-        const outs = tf.engine().runKernel(ADAM_STEP, { p, g, m: mv, v: vv }, { beta1, beta2, stepSize, epsHat } as unknown as tf.NamedAttrMap) as tf.Tensor[];
-        p.assign(outs[0]);
-        mv.assign(outs[1]);
-        vv.assign(outs[2]);
-        tf.dispose(outs);
       } else {
         const mv = m as tf.Variable;
         const vv = v as tf.Variable;
         if (this.trackGradNorms) this.lastGradNorms.set(k, tf.tidy(() => tf.norm(g).dataSync()[0]));
+        if (this.mode === 'fused') {
+          const outs = tf.engine().runKernel(ADAM_STEP, { p, g, m: mv, v: vv }, { beta1, beta2, stepSize, epsHat } as unknown as tf.NamedAttrMap) as tf.Tensor[];
+          p.assign(outs[0]);
+          mv.assign(outs[1]);
+          vv.assign(outs[2]);
+          tf.dispose(outs);
+          continue;
+        }
         tf.tidy(() => {
           const mNew = tf.add(tf.mul(mv, beta1), tf.mul(g, 1 - beta1));
           const vNew = tf.add(tf.mul(vv, beta2), tf.mul(tf.square(g), 1 - beta2));

@@ -17,7 +17,6 @@ export interface TorchAddon {
   write(values: Float32Array | Int32Array | Uint8Array, shape: number[], dtype: number): number;
   read(handle: number): Float32Array | Int32Array | Uint8Array;
   free(handle: number): void;
-  info(handle: number): { shape: number[]; dtype: number; contiguous: boolean };
   /** Live handles and the bytes of the distinct libtorch storages behind them. */
   memory(): { handles: number; bytes: number };
   setThreads(n: number): number;
@@ -25,7 +24,6 @@ export interface TorchAddon {
   setDevice(name: string): string;
   getThreads(): number;
   torchVersion: string;
-  parallelInfo: string;
   cuda: boolean;
 }
 

@@ -112,11 +112,6 @@ export class TorchBackend extends tf.KernelBackend {
     return true;
   }
 
-  /** Frees an intermediate result of a kernel that is not returned to tfjs. */
-  disposeIntermediate(info: TorchTensorInfo): void {
-    this.disposeData(info.dataId);
-  }
-
   override numDataIds(): number {
     return this.entries.size;
   }

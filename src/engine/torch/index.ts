@@ -5,13 +5,8 @@ import { TorchBackend } from './backend.js';
 import { registerTorchKernels, TORCH_BACKEND } from './kernels.js';
 
 export { TorchBackend } from './backend.js';
-export { TORCH_KERNELS, TORCH_BACKEND } from './kernels.js';
+export { TORCH_BACKEND } from './kernels.js';
 export { loadTorchAddon, torchAddonError } from './addon.js';
-
-/** Whether the addon is built and loads (no backend is registered by asking). */
-export function torchAvailable(): boolean {
-  return loadTorchAddon() !== null;
-}
 
 /** The addon, or a clear error naming how to build it. */
 export function requireTorchAddon(): TorchAddon {

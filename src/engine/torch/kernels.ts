@@ -3,6 +3,7 @@
 // native op (native/torch/lia_torch.cc). Shapes of results come back from libtorch.
 import * as tf from '@tensorflow/tfjs';
 import type { TorchBackend, TorchTensorInfo } from './backend.js';
+import { DTYPE_CODES } from './addon.js';
 import { ADAM_STEP, EMA_STEP, FUSED_LEAKY_RELU, FUSED_LEAKY_RELU_GRAD, registerFusedGradients } from '../fused.js';
 
 export const TORCH_BACKEND = 'torch';
@@ -13,11 +14,7 @@ type KernelFn = (inputs: Info[], attrs: Attrs, backend: TorchBackend, named: Rec
 
 const { backend_util, util, slice_util } = tf;
 
-/** Registered kernel names; the conformance run and the docs list them. */
-export const TORCH_KERNELS: string[] = [];
-
 function kernel(name: string, order: string[], fn: KernelFn): void {
-  TORCH_KERNELS.push(name);
   tf.registerKernel({
     kernelName: name,
     backendName: TORCH_BACKEND,
@@ -31,7 +28,6 @@ function kernel(name: string, order: string[], fn: KernelFn): void {
 
 /** Inputs given as an array (Concat, Pack, AddN). */
 function listKernel(name: string, fn: KernelFn): void {
-  TORCH_KERNELS.push(name);
   tf.registerKernel({
     kernelName: name,
     backendName: TORCH_BACKEND,
@@ -70,7 +66,7 @@ export function registerTorchKernels(): void {
   kernel('Cast', ['x'], ([x], a, b) => {
     const dtype = a.dtype as tf.DataType;
     if (dtype === x.dtype) return b.alias(x);
-    return b.run1('Cast', [x], [{ float32: 0, int32: 1, bool: 2 }[dtype as 'float32'] ?? unsupported(`Cast to ${dtype}`)], dtype);
+    return b.run1('Cast', [x], [dtypeCode(dtype)], dtype);
   });
   kernel('LeakyRelu', ['x'], ([x], a, b) => b.run1('LeakyRelu', [x], [num(a.alpha, 0.2)], 'float32'));
   // The project's fused activation (engine/fused.ts).
@@ -102,7 +98,7 @@ export function registerTorchKernels(): void {
   const reduce = (name: string, axisAttr: string, out: (x: Info) => tf.DataType) =>
     kernel(name, ['x'], ([x], a, b) => {
       const ax = axes(x, a[axisAttr]);
-      if (ax.length === 0) return b.run1('Cast', [x], [{ float32: 0, int32: 1, bool: 2 }[out(x) as 'float32']], out(x));
+      if (ax.length === 0) return b.run1('Cast', [x], [dtypeCode(out(x))], out(x));
       return b.run1(name, [x], [flag(a.keepDims), ...ax], out(x));
     });
   reduce('Sum', 'axis', reduceDtype);
@@ -180,7 +176,7 @@ export function registerTorchKernels(): void {
   kernel('Fill', [], (_i, a, b) => {
     const dtype = (a.dtype as tf.DataType) ?? 'float32';
     if (dtype === 'string') return b.makeTensorInfo(a.shape as number[], dtype, new Array(util.sizeFromShape(a.shape as number[])).fill(util.encodeString(String(a.value))));
-    return b.run1('Fill', [], [{ float32: 0, int32: 1, bool: 2 }[dtype as 'float32'], num(a.value), ...(a.shape as number[])], dtype);
+    return b.run1('Fill', [], [dtypeCode(dtype), num(a.value), ...(a.shape as number[])], dtype);
   });
   kernel('Range', [], (_i, a, b) => {
     const start = num(a.start), stop = num(a.stop), step = num(a.step);
@@ -190,7 +186,7 @@ export function registerTorchKernels(): void {
     const n = empty ? 0 : Math.abs(Math.ceil((stop - start) / step));
     if (n === 0) return b.makeTensorInfo([0], dtype);
     const $step = stop < start && step === 1 ? -1 : step; // tfjs's auto-adjusted sign
-    return b.run1('Range', [], [{ float32: 0, int32: 1 }[dtype as 'float32'] ?? 0, start, stop, $step, n], dtype);
+    return b.run1('Range', [], [dtypeCode(dtype), start, stop, $step, n], dtype);
   });
   kernel('LinSpace', [], (_i, a, b) => b.run1('LinSpace', [], [num(a.start), num(a.stop), num(a.num)], 'float32'));
   kernel('GatherV2', ['x', 'indices'], ([x, idx], a, b) => {
@@ -264,8 +260,9 @@ export function registerTorchKernels(): void {
   });
 
   // --- pooling --------------------------------------------------------------------------------
-  const poolAttrs = (shape: number[], a: Attrs): number[] => {
-    const c = backend_util.computePool2DInfo(shape as [number, number, number, number], a.filterSize as number, a.strides as number, 1, pad(a), rounding(a));
+  const poolInfo = (shape: number[], a: Attrs) =>
+    backend_util.computePool2DInfo(shape as [number, number, number, number], a.filterSize as number, a.strides as number, 1, pad(a), rounding(a));
+  const poolAttrs = (c: tf.backend_util.Conv2DInfo): number[] => {
     return [
       c.filterHeight, c.filterWidth, c.strideHeight, c.strideWidth,
       c.padInfo.top, endPad(c.outHeight, c.strideHeight, c.filterHeight, c.inHeight, c.padInfo.top),
@@ -273,14 +270,15 @@ export function registerTorchKernels(): void {
     ];
   };
   // tfjs: a 1×1 window whose output has the input's shape is the identity, whatever pad and stride say.
-  const poolIsIdentity = (x: Info, a: Attrs) => {
-    const c = backend_util.computePool2DInfo(x.shape as [number, number, number, number], a.filterSize as number, a.strides as number, 1, pad(a), rounding(a));
-    return c.filterHeight === 1 && c.filterWidth === 1 && util.arraysEqual(c.inShape, c.outShape);
+  const isIdentity = (c: tf.backend_util.Conv2DInfo) => c.filterHeight === 1 && c.filterWidth === 1 && util.arraysEqual(c.inShape, c.outShape);
+  const pool = (name: string, x: Info, a: Attrs, b: TorchBackend, dtype: tf.DataType) => {
+    const c = poolInfo(x.shape, a);
+    return isIdentity(c) ? b.alias(x) : b.run1(name, [x], poolAttrs(c), dtype);
   };
-  kernel('AvgPool', ['x'], ([x], a, b) => (poolIsIdentity(x, a) ? b.alias(x) : b.run1('AvgPool', [x], poolAttrs(x.shape, a), 'float32')));
-  kernel('AvgPoolGrad', ['dy', 'input'], ([dy, x], a, b) => b.run1('AvgPoolGrad', [dy, x], poolAttrs(x.shape, a), 'float32'));
-  kernel('MaxPool', ['x'], ([x], a, b) => (poolIsIdentity(x, a) ? b.alias(x) : b.run1('MaxPool', [x], poolAttrs(x.shape, a), x.dtype)));
-  kernel('MaxPoolGrad', ['dy', 'input', 'output'], ([dy, x], a, b) => b.run1('MaxPoolGrad', [dy, x], poolAttrs(x.shape, a), 'float32'));
+  kernel('AvgPool', ['x'], ([x], a, b) => pool('AvgPool', x, a, b, 'float32'));
+  kernel('AvgPoolGrad', ['dy', 'input'], ([dy, x], a, b) => b.run1('AvgPoolGrad', [dy, x], poolAttrs(poolInfo(x.shape, a)), 'float32'));
+  kernel('MaxPool', ['x'], ([x], a, b) => pool('MaxPool', x, a, b, x.dtype));
+  kernel('MaxPoolGrad', ['dy', 'input', 'output'], ([dy, x], a, b) => b.run1('MaxPoolGrad', [dy, x], poolAttrs(poolInfo(x.shape, a)), 'float32'));
 
   // --- resizing -------------------------------------------------------------------------------
   kernel('ResizeBilinear', ['images'], ([x], a, b) => {
@@ -306,6 +304,11 @@ export function registerTorchKernels(): void {
 
 function unsupported(what: string): never {
   throw new Error(`torch backend: ${what} is not supported`);
+}
+
+/** The native dtype code (float32, int32, bool); other dtypes have no kernels here. */
+function dtypeCode(dtype: tf.DataType): number {
+  return DTYPE_CODES[dtype as keyof typeof DTYPE_CODES] ?? unsupported(`dtype ${dtype}`);
 }
 
 /** tfjs's fused activation names → native/torch codes. */

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '../backend.js';
 import { loadTorchAddon } from './addon.js';
+import { maxRelativeError as relDiff } from '../reference.js';
 import { loadDataset } from '../../data/index.js';
 import { resolveDecoderConfig, type DecoderTrainConfig } from '../../train/decoder-config.js';
 import { DecoderTrainer, type StepLosses } from '../../train/stage1.js';
@@ -38,16 +39,6 @@ async function readGroups(groups: VariableGroups): Promise<Map<string, Float32Ar
   return out;
 }
 
-/** max |a - b| / max |b| over one tensor (0 for two zero tensors). */
-function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let d = 0;
-  let s = 0;
-  for (let i = 0; i < a.length; i++) {
-    d = Math.max(d, Math.abs(a[i] - b[i]));
-    s = Math.max(s, Math.abs(b[i]));
-  }
-  return s === 0 ? d : d / s;
-}
 
 const maxAbs = (a: ArrayLike<number>) => Array.from(a).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
 
