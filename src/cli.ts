@@ -12,6 +12,7 @@ import { registerInvert } from './cli/commands/invert.js';
 import { registerApps } from './cli/commands/apps.js';
 import { registerDemo } from './cli/commands/demo.js';
 import { registerExperiment } from './cli/commands/experiment.js';
+import { registerStudio } from './cli/commands/studio.js';
 import { shutdownEngine } from './engine/backend.js';
 
 const program = new Command()
@@ -31,6 +32,7 @@ registerInvert(program);
 registerApps(program);
 registerDemo(program);
 registerExperiment(program);
+registerStudio(program);
 
 try {
   await program.parseAsync(process.argv);

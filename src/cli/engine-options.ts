@@ -1,14 +1,8 @@
 // Options shared by every command that computes with tensors: --backend and --threads.
 import { Command, Option } from 'commander';
-import { BACKENDS, type BackendName, initEngine, defaultBackend, type EngineInfo } from '../engine/backend.js';
+import { BACKENDS, startEngine, type EngineInfo, type StartOptions } from '../engine/backend.js';
 
-export interface EngineOptions {
-  /** Unset: torch when its addon is built, else wasm. */
-  backend?: BackendName;
-  threads?: number;
-  device?: 'cpu' | 'cuda';
-  fastKernels?: boolean;
-}
+export type EngineOptions = StartOptions;
 
 export function addEngineOptions(cmd: Command): Command {
   return cmd
@@ -20,25 +14,9 @@ export function addEngineOptions(cmd: Command): Command {
     .option('--no-fast-kernels', "use tfjs's own conv gradient kernels (wasm then has no backprop-filter)");
 }
 
-/**
- * Initialises the backend the options name; without --backend, torch when its addon is built
- * (falling back to wasm with a notice if it does not load), else wasm.
- */
+/** Initialises the backend the options name (engine/backend.ts startEngine), with notices on stderr. */
 export async function initEngineFrom(opts: EngineOptions): Promise<EngineInfo> {
-  if (opts.device && opts.backend && opts.backend !== 'torch') throw new Error(`--device applies to the torch backend, not '${opts.backend}'`);
-  if (opts.backend) return initEngine({ backend: opts.backend, threads: opts.threads, device: opts.device, fastKernels: opts.fastKernels });
-  const choice = defaultBackend();
-  if (choice.backend === 'torch' || opts.device) {
-    try {
-      return await initEngine({ backend: 'torch', threads: opts.threads, device: opts.device });
-    } catch (e) {
-      if (opts.device) throw e;
-      console.error(`lia: the torch backend did not start (${(e as Error).message}); using wasm`);
-    }
-  } else {
-    console.error(`lia: using the wasm backend (${choice.reason})`);
-  }
-  return initEngine({ backend: 'wasm', threads: opts.threads, fastKernels: opts.fastKernels });
+  return startEngine(opts, (notice) => console.error(`lia: ${notice}`));
 }
 
 export function parsePositiveInt(value: string): number {

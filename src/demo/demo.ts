@@ -15,13 +15,13 @@ import { EncoderTrainer, calibrateBeta1 } from '../train/stage2.js';
 import { trainFeatureNet } from '../train/features.js';
 import { createRunDir } from '../train/run-dir.js';
 import type { Trainable } from '../train/run-loop.js';
-import { runWithProgress } from '../cli/training.js';
-import { loadFeatureNet, type FeatureNet } from '../models/features.js';
-import { loadModel, disposeModel, encodeY, initialCode, type LiaModel } from '../invert/model.js';
-import { refine, renderCode, REFINE_DEFAULTS, type RefineInit } from '../invert/refine.js';
-import { interpolateImages, mixImages } from '../invert/apps.js';
+import { runWithProgress } from '../train/progress-run.js';
+import { type FeatureNet } from '../models/features.js';
+import { loadFeatureNet } from '../io/network-files.js';
+import { initialCode, type LiaModel } from '../invert/model.js';
+import { renderCode, REFINE_DEFAULTS, type RefineInit } from '../invert/refine.js';
+import * as lia from '../node.js';
 import { asGeneratorLike } from '../metrics/index.js';
-import { fitDirection, editSeries, type Direction } from '../invert/directions.js';
 import { writeRowsGrid } from '../io/images.js';
 import { writeTextAtomic } from '../io/files.js';
 import { lineChartSvg, type Series } from '../io/chart.js';
@@ -185,7 +185,7 @@ export async function runDemo(opts: DemoOptions, engine: EngineInfo): Promise<De
   // Applications on held-out images.
   tStage = Date.now();
   log(opts.quiet, 'reconstructing, refining, interpolating, mixing and editing held-out images…');
-  const m = await loadModel(encRun.snapshot);
+  const m = await lia.loadModel(encRun.snapshot);
   const res = ds.resolution;
   const ch = ds.channels;
   const sections: Section[] = [];
@@ -211,7 +211,7 @@ export async function runDemo(opts: DemoOptions, engine: EngineInfo): Promise<De
       const b = Math.min(100, nEval - i);
       const x = imagesAt(ds, Array.from({ length: b }, (_, k) => ds.test.start + i + k));
       const te = performance.now();
-      const y = encodeY(m, x);
+      const y = lia.encode(m, x);
       await y.data();
       encSec += (performance.now() - te) / 1000;
       const xr = m.G.render(y);
@@ -261,7 +261,7 @@ export async function runDemo(opts: DemoOptions, engine: EngineInfo): Promise<De
       const code0 = initialCode(m, 'y', init, xr8, 1);
       const start = renderCode(m.G, 'y', code0);
       const s0 = tf.tidy(() => tf.mean(mse01(xr8, start)).dataSync()[0]);
-      const r = refine(m.G, xr8, code0, { steps: refineSteps, lr: REFINE_DEFAULTS.lr, beta: m.encoder!.train.beta1, perceptualNet: net, perceptualLayer: m.encoder!.train.perceptualLayer, space: 'y' });
+      const r = await lia.refine(m, xr8, { init: code0, steps: refineSteps, lr: REFINE_DEFAULTS.lr, beta: m.encoder!.train.beta1, perceptualNet: net, perceptualLayer: m.encoder!.train.perceptualLayer, space: 'y' });
       series.push({ name: `from ${init}`, points: r.history.map((h) => [h.step, h.loss]) });
       const s1 = r.finalMse.reduce((a, v) => a + v, 0) / r.finalMse.length / 4;
       refineRows.push([init, s0, s1, r.history[0].loss, r.history.at(-1)!.loss]);
@@ -281,7 +281,7 @@ export async function runDemo(opts: DemoOptions, engine: EngineInfo): Promise<De
     const xb = imagesAt(ds, [ib]);
     const interpRows: Float32Array[] = [];
     for (const space of ['y', 'z'] as const) {
-      const imgs = interpolateImages(m, xa, xb, space, 8);
+      const imgs = lia.interpolate(m, xa, xb, { space, steps: 8 });
       const strip = tf.concat([xa, imgs, xb]);
       interpRows.push((await strip.data()) as Float32Array);
       tf.dispose([imgs, strip]);
@@ -296,7 +296,7 @@ export async function runDemo(opts: DemoOptions, engine: EngineInfo): Promise<De
     for (let p = 0; p < 4 && 2 * p + 1 < pairs.length; p++) {
       const c = imagesAt(ds, [pairs[2 * p]]);
       const f = imagesAt(ds, [pairs[2 * p + 1]]);
-      const out = mixImages(m, c, f, crossover);
+      const out = lia.mix(m, c, f, crossover);
       const all = (await tf.concat([c, f, out]).data()) as Float32Array; // coarse, fine, rec c, rec f, mix
       mixCols[0].set(all.subarray(0, size), p * size);
       mixCols[1].set(all.subarray(size, 2 * size), p * size);
@@ -312,16 +312,10 @@ export async function runDemo(opts: DemoOptions, engine: EngineInfo): Promise<De
     if (ds.labels && ds.classNames.length >= 2) {
       const nFit = Math.min(3000, ds.train.end - ds.train.start);
       const d = m.G.config.latentSize;
-      const codes = new Float32Array(nFit * d);
-      for (let i = 0; i < nFit; i += 250) {
-        const b = Math.min(250, nFit - i);
-        const x = imagesAt(ds, Array.from({ length: b }, (_, k) => ds.train.start + i + k));
-        const y = encodeY(m, x);
-        codes.set((await y.data()) as Float32Array, i * d);
-        tf.dispose([x, y]);
-      }
+      const xFit = imagesAt(ds, Array.from({ length: nFit }, (_, k) => ds.train.start + k));
       const labels = ds.labels.subarray(ds.train.start, ds.train.start + nFit);
-      const dirs: Direction[] = ds.classNames.map((name, k) => fitDirection(name, codes, nFit, d, Array.from(labels, (l) => l === k), { iterations: 300 }));
+      const dirs = await lia.fitDirections(m, xFit, labels, ds.classNames, { iterations: 300, batch: 250 });
+      xFit.dispose();
       dirRows = dirs.map((x) => [x.name, x.positives, x.trainAccuracy, x.heldOutAccuracy]);
       // Edit two test images towards two other classes.
       const src = pickByClass(ds, 2, 200);
@@ -330,12 +324,12 @@ export async function runDemo(opts: DemoOptions, engine: EngineInfo): Promise<De
         const own = ds.labels[i];
         const target = dirs[(own + 1 + 3 * k) % dirs.length];
         const x = imagesAt(ds, [i]);
-        const y = encodeY(m, x);
-        const series = editSeries(await y.data(), target, strengths);
-        const imgs = tf.tidy(() => tf.concat([x, m.G.render(tf.tensor2d(series, [strengths.length, d]))]));
+        const out = await lia.edit(m, x, target, strengths);
+        const imgs = tf.concat([x, out]);
+        out.dispose();
         editRows.push((await imgs.data()) as Float32Array);
         edited.push(`row ${k + 1}: a ${ds.classNames[own]} moved along '${target.name}' with α = ${strengths.join(', ')}`);
-        tf.dispose([x, y, imgs]);
+        tf.dispose([x, imgs]);
       }
       if (editRows.length) await writeRowsGrid(join(dir, 'editing.png'), editRows, strengths.length + 1, res, ch);
       summary.directions = dirs.map((x) => ({ name: x.name, heldOutAccuracy: x.heldOutAccuracy }));
@@ -418,7 +412,7 @@ export async function runDemo(opts: DemoOptions, engine: EngineInfo): Promise<De
       ],
     });
   } finally {
-    disposeModel(m);
+    lia.disposeModel(m);
     net.dispose();
   }
   const report: Report = { title: 'LIA demo', intro: [`A small Latently Invertible Autoencoder trained end to end on ${ds.name} in ${(timings.total / 60).toFixed(1)} minutes, then used on held-out images.`], sections };

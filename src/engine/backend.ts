@@ -1,14 +1,16 @@
 // Backend selection: torch (libtorch through a native addon; the default in Node when built), wasm
 // (the default otherwise), webgpu, cpu, tensorflow (tfjs-node, optional).
-// The only global state of the project lives here: which backend is active and how it was set up.
+// Node only; the platform-free part (the active backend, the browser's backends) is engine/core.ts.
 import * as tf from '@tensorflow/tfjs';
 import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { ADDON_PATH, INSTALL_HINT } from './torch/addon.js';
 import { registerFastConvGradients } from './conv-grads.js';
-import { registerSecondOrderGradients } from './gradients.js';
+import { registerGradients, setBackendOrThrow, setEngineInfo, type EngineInfo } from './core.js';
 import { withNodeWorkerUrls, withLogicalCores, unrefWasmWorkers } from './wasm-threads.js';
+
+export { engineInfo, type EngineInfo } from './core.js';
 
 export const BACKENDS = ['torch', 'wasm', 'webgpu', 'cpu', 'tensorflow'] as const;
 export type BackendName = (typeof BACKENDS)[number];
@@ -23,27 +25,12 @@ export interface EngineConfig {
   fastKernels?: boolean;
 }
 
-export interface EngineInfo {
-  backend: BackendName;
-  /** Threads actually running in the wasm thread pool (1 for other backends). */
-  threads: number;
-  requestedThreads: number;
-  simd: boolean;
-  multithread: boolean;
-  fastKernels: boolean;
-  /** Human-readable device description (GPU adapter for webgpu). */
-  device: string;
-}
 
 let active: EngineInfo | null = null;
 let cleanup: (() => void) | null = null;
 
 export function defaultThreads(): number {
   return availableParallelism() > 1 ? 2 : 1;
-}
-
-export function engineInfo(): EngineInfo | null {
-  return active;
 }
 
 /**
@@ -53,7 +40,7 @@ export function engineInfo(): EngineInfo | null {
  */
 export async function initEngine(config: EngineConfig): Promise<EngineInfo> {
   const fastKernels = config.fastKernels ?? true;
-  registerSecondOrderGradients();
+  registerGradients();
   if (active && active.backend === config.backend && tf.getBackend() === config.backend) return active;
   switch (config.backend) {
     case 'cpu':
@@ -75,7 +62,36 @@ export async function initEngine(config: EngineConfig): Promise<EngineInfo> {
     default:
       throw new Error(`unknown backend '${String(config.backend)}'; expected one of ${BACKENDS.join(', ')}`);
   }
-  return active;
+  return setEngineInfo(active);
+}
+
+export interface StartOptions {
+  /** Unset: torch when its addon is built, else wasm. */
+  backend?: BackendName;
+  threads?: number;
+  device?: 'cpu' | 'cuda';
+  fastKernels?: boolean;
+}
+
+/**
+ * Starts the backend the options name; without one, torch when its addon is built (falling back to
+ * wasm, with a notice, if it does not load), else wasm (with a notice saying why).
+ */
+export async function startEngine(opts: StartOptions = {}, notify: (notice: string) => void = () => undefined): Promise<EngineInfo> {
+  if (opts.device && opts.backend && opts.backend !== 'torch') throw new Error(`--device applies to the torch backend, not '${opts.backend}'`);
+  if (opts.backend) return initEngine({ backend: opts.backend, threads: opts.threads, device: opts.device, fastKernels: opts.fastKernels });
+  const choice = defaultBackend();
+  if (choice.backend === 'torch' || opts.device) {
+    try {
+      return await initEngine({ backend: 'torch', threads: opts.threads, device: opts.device });
+    } catch (e) {
+      if (opts.device) throw e;
+      notify(`the torch backend did not start (${(e as Error).message}); using wasm`);
+    }
+  } else {
+    notify(`using the wasm backend (${choice.reason})`);
+  }
+  return initEngine({ backend: 'wasm', threads: opts.threads, fastKernels: opts.fastKernels });
 }
 
 /** Releases what keeps the process alive (webgpu's navigator.gpu). Safe to call more than once. */
@@ -87,11 +103,6 @@ export async function shutdownEngine(): Promise<void> {
   }
 }
 
-async function setBackendOrThrow(name: string): Promise<void> {
-  const ok = await tf.setBackend(name);
-  if (!ok) throw new Error(`backend '${name}' failed to initialise`);
-  await tf.ready();
-}
 
 /** torch when its addon is built, else wasm; with the reason (the addon is not loaded to decide). */
 export function defaultBackend(): { backend: BackendName; reason: string } {

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initEngine, engineInfo } from '../engine/backend.js';
 import { makeTinyCheckpoints, TINY_DATA, type TinyCheckpoints } from '../testing/tiny.js';
-import { FeatureNet, saveFeatureNet } from '../models/features.js';
+import { FeatureNet } from '../models/features.js';
+import { saveFeatureNet } from '../io/network-files.js';
 import { runPaperExperiment, type PaperOptions } from './paper.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lia-paper-'));

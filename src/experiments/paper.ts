@@ -13,12 +13,14 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { EngineInfo } from '../engine/backend.js';
 import { loadDataset, toUnitRange, type Dataset } from '../data/index.js';
-import { loadFeatureNet, type FeatureNet } from '../models/features.js';
+import { type FeatureNet } from '../models/features.js';
+import { loadFeatureNet } from '../io/network-files.js';
 import { loadGenerator } from '../train/stage1.js';
 import { EncoderTrainer } from '../train/stage2.js';
 import { resolveEncoderConfig } from '../train/encoder-config.js';
-import { loadModel, disposeModel, initialCode, encodeY, type LiaModel } from '../invert/model.js';
-import { refine, type RefineInit, type RefineSpace, type RefineStep } from '../invert/refine.js';
+import { initialCode, encodeY, type LiaModel } from '../invert/model.js';
+import * as api from '../node.js';
+import { type RefineInit, type RefineSpace, type RefineStep } from '../invert/refine.js';
 import { computeMetrics, asGeneratorLike, type ImageSource } from '../metrics/index.js';
 import { qualitySums } from '../metrics/image-quality.js';
 import { writeRowsGrid } from '../io/images.js';
@@ -145,7 +147,7 @@ async function optimise(m: LiaModel, x: Float32Array, r: number, c: number, spac
     const b = Math.min(chunk, n - i);
     const xt = tf.tensor4d(x.subarray(i * size, (i + b) * size), [b, r, r, c]);
     const code0 = initialCode(m, space, init, xt, 1000 + i);
-    const res = refine(m.G, xt, code0, { steps, lr, beta, perceptualNet: beta > 0 ? net : undefined, perceptualLayer: layer as never, space });
+    const res = await api.refine(m, xt, { init: code0, steps, lr, beta, perceptualNet: beta > 0 ? net : undefined, perceptualLayer: layer as never, space });
     res.history.forEach((h, k) => {
       sum[k].loss += (h.loss * b) / n;
       sum[k].mse += (h.mse * b) / n;
@@ -254,8 +256,8 @@ export async function runPaperExperiment(opts: PaperOptions, engine: EngineInfo)
   say(opts.quiet, `Table 3: encoders on ${Math.min(B.evalImages, ds.test.end - ds.test.start)} test images`);
   const xAll = testImages(ds, B.evalImages);
   const nAll = xAll.length / size;
-  const lia = await loadModel(opts.liaEncoder);
-  const base = await loadModel(opts.baselineEncoder);
+  const lia = await api.loadModel(opts.liaEncoder);
+  const base = await api.loadModel(opts.baselineEncoder);
   if (!lia.encoder || lia.encoder.predicts !== 'y') throw new Error(`${opts.liaEncoder}: expected a LIA encoder (predicting y), found ${lia.encoder ? `one predicting ${lia.encoder.predicts}` : 'a decoder snapshot'}`);
   if (!base.encoder || base.encoder.predicts !== 'z') throw new Error(`${opts.baselineEncoder}: expected a StyleGAN + encoder baseline (predicting z), found ${base.encoder ? `one predicting ${base.encoder.predicts}` : 'a decoder snapshot'}`);
   const decKimg = lia.decoder.train.kimg;
@@ -412,8 +414,8 @@ export async function runPaperExperiment(opts: PaperOptions, engine: EngineInfo)
   lap('cost');
 
   pnet.dispose();
-  disposeModel(lia);
-  disposeModel(base);
+  api.disposeModel(lia);
+  api.disposeModel(base);
   evalNet.dispose();
   const wall = (Date.now() - t0) / 1000;
   results.timing_sec = { ...timing, total: wall };

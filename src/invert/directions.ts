@@ -6,6 +6,8 @@
 // Plain float64 JS: d ≈ 128 features and ≤ tens of thousands of codes fit comfortably, and the fit is
 // deterministic.
 
+import { decodeSafetensors, encodeSafetensors, readLiaConfig, withLiaMetadata } from '../io/safetensors.js';
+
 export interface Direction {
   name: string;
   /** Unit vector in y, length d. */
@@ -146,4 +148,32 @@ export function editSeries(y: ArrayLike<number>, dir: Direction, strengths: numb
     for (let j = 0; j < d; j++) out[k * d + j] = y[j] + a * dir.scale * dir.n[j];
   });
   return out;
+}
+
+export const DIRECTIONS_KIND = 'lia-directions';
+
+/** A directions file (what `lia directions fit` writes): one F32 tensor per direction, the statistics in the metadata. */
+export function encodeDirections(dirs: Direction[], about: Record<string, unknown>): Uint8Array {
+  const tensors = Object.fromEntries(dirs.map((x) => [x.name, { dtype: 'F32' as const, shape: [x.n.length], data: Float32Array.from(x.n) }]));
+  const stats = dirs.map(({ n: _n, ...rest }) => rest);
+  return encodeSafetensors(tensors, withLiaMetadata({ ...about, directions: stats }, { kind: DIRECTIONS_KIND }));
+}
+
+/** Parses a directions file; `source` names it in errors. */
+export function decodeDirections(bytes: Uint8Array, source: string): Direction[] {
+  const file = decodeSafetensors(bytes, source);
+  if (file.metadata?.kind !== DIRECTIONS_KIND) throw new Error(`${source}: expected a directions file (lia directions fit), found kind '${file.metadata?.kind ?? 'none'}'`);
+  const cfg = readLiaConfig(file.metadata, source) as { directions?: Array<Omit<Direction, 'n'>> };
+  if (!Array.isArray(cfg.directions)) throw new Error(`${source}: the directions file has no direction list in its metadata`);
+  return cfg.directions.map((s) => {
+    const t = file.tensors[s.name];
+    if (!t || t.dtype !== 'F32' || t.shape.length !== 1) throw new Error(`${source}: direction '${s.name}' has no F32 vector`);
+    return { ...s, n: Float64Array.from(t.data as Float32Array) };
+  });
+}
+
+/** One direction per class name: `labels[i]` is the index in `classNames` of code i's class (−1: none of them). */
+export function fitDirectionsFromCodes(y: Float32Array | Float64Array, labels: ArrayLike<number>, classNames: string[], d: number, opts: FitOptions = {}): Direction[] {
+  const n = labels.length;
+  return classNames.map((name, k) => fitDirection(name, y, n, d, Array.from(labels, (l) => l === k), opts));
 }

@@ -3,16 +3,17 @@
 // gives both; a decoder snapshot (lia train-decoder) gives the generator only, which is enough for
 // refinement from the mean or a random start.
 import * as tf from '@tensorflow/tfjs';
-import { readSnapshot } from '../train/snapshot.js';
-import { DECODER_KIND, generatorFromSnapshot, type DecoderSnapshotConfig } from '../train/stage1.js';
-import { ENCODER_KIND, encoderFromSnapshot, codeStatistics, type EncoderSnapshotConfig } from '../train/stage2.js';
+import { decodeSnapshot, type SnapshotContents } from '../io/checkpoint.js';
+import { DECODER_KIND, generatorFromSnapshot, type DecoderSnapshotConfig } from '../models/checkpoints.js';
+import { ENCODER_KIND, encoderFromSnapshot, codeStatistics, type EncoderSnapshotConfig } from '../models/checkpoints.js';
 import type { Encoder } from '../models/encoder.js';
 import type { Generator } from '../models/generator.js';
 import { yToSpace, type RefineInit, type RefineSpace } from './refine.js';
 import { Rng } from '../util/rng.js';
 
 export interface LiaModel {
-  path: string;
+  /** Where the model came from (a file path, a URL or a file's name); errors name it. */
+  source: string;
   G: Generator;
   decoder: DecoderSnapshotConfig;
   /** Present for encoder checkpoints. */
@@ -23,17 +24,23 @@ export interface LiaModel {
   dataDir?: string;
 }
 
-export async function loadModel(path: string): Promise<LiaModel> {
-  const snap = await readSnapshot(path);
+/** A model from a decoded checkpoint: an encoder checkpoint (encoder + generator) or a decoder snapshot. */
+export function modelFromSnapshot(snap: SnapshotContents): LiaModel {
+  const source = snap.source;
   if (snap.kind === ENCODER_KIND) {
     const { E, G, config } = encoderFromSnapshot(snap);
-    return { path, G, E, decoder: config.decoder, encoder: config, data: config.train.data ?? config.decoder.train.data, dataDir: config.train.dataDir ?? config.decoder.train.dataDir };
+    return { source, G, E, decoder: config.decoder, encoder: config, data: config.train.data ?? config.decoder.train.data, dataDir: config.train.dataDir ?? config.decoder.train.dataDir };
   }
   if (snap.kind === DECODER_KIND) {
     const { G, config } = generatorFromSnapshot(snap);
-    return { path, G, decoder: config, data: config.train.data, dataDir: config.train.dataDir };
+    return { source, G, decoder: config, data: config.train.data, dataDir: config.train.dataDir };
   }
-  throw new Error(`${path}: expected an encoder checkpoint (lia train-encoder) or a decoder snapshot (lia train-decoder), found kind '${snap.kind}'`);
+  throw new Error(`${source}: expected an encoder checkpoint (lia train-encoder) or a decoder snapshot (lia train-decoder), found kind '${snap.kind}'`);
+}
+
+/** A model from checkpoint bytes; `source` names them in errors. */
+export function modelFromBytes(bytes: Uint8Array, source: string): LiaModel {
+  return modelFromSnapshot(decodeSnapshot(bytes, source));
 }
 
 export function disposeModel(m: LiaModel): void {
@@ -43,7 +50,7 @@ export function disposeModel(m: LiaModel): void {
 
 /** The model's encoder, or a clear error naming what the command needs. */
 export function requireEncoder(m: LiaModel, what: string): { E: Encoder; config: EncoderSnapshotConfig } {
-  if (!m.E || !m.encoder) throw new Error(`${what} needs an encoder checkpoint (from lia train-encoder); ${m.path} is a decoder snapshot`);
+  if (!m.E || !m.encoder) throw new Error(`${what} needs an encoder checkpoint (from lia train-encoder); ${m.source} is a decoder snapshot`);
   return { E: m.E, config: m.encoder };
 }
 
@@ -53,7 +60,7 @@ export function requireEncoder(m: LiaModel, what: string): { E: Encoder; config:
  */
 export function encodeY(m: LiaModel, x: tf.Tensor4D): tf.Tensor2D {
   const { E, config } = requireEncoder(m, 'encoding images');
-  if (config.encoder.latent === 'wplus') throw new Error(`${m.path} is a W+ encoder (one y per layer); this command needs one y per image (train with --latent w)`);
+  if (config.encoder.latent === 'wplus') throw new Error(`${m.source} is a W+ encoder (one y per layer); this command needs one y per image (train with --latent w)`);
   return tf.tidy(() => {
     const code = E.forward(x, false) as tf.Tensor2D;
     return config.predicts === 'z' ? m.G.toY(code) : code;
@@ -85,7 +92,7 @@ export function initialCode(m: LiaModel, space: RefineSpace, init: RefineInit, x
   if (init === 'encoder') {
     const { E, config } = requireEncoder(m, '--init encoder');
     if (config.encoder.latent === 'wplus') {
-      if (space !== 'wplus') throw new Error(`${m.path} is a W+ encoder: --init encoder works only with --space wplus`);
+      if (space !== 'wplus') throw new Error(`${m.source} is a W+ encoder: --init encoder works only with --space wplus`);
       return E.forward(x, false);
     }
     return space === 'wplus' ? tf.tidy(() => yToSpace(G, 'wplus', encodeY(m, x))) : encodeIn(m, x, space);

@@ -10,7 +10,7 @@
 // - 'wplus': one y per synthesis layer (Image2StyleGAN's extended space).
 // Starting points: the encoder's code f(x) (LIA), the mean y (Image2StyleGAN), or a random sample.
 import * as tf from '@tensorflow/tfjs';
-import { Adam } from '../train/adam.js';
+import { Adam } from '../optim/adam.js';
 import { pixelLoss } from '../losses/reconstruction.js';
 import { InvertibleNetwork } from '../models/invertible.js';
 import type { Generator } from '../models/generator.js';
@@ -71,44 +71,105 @@ export function yToSpace(G: Generator, space: RefineSpace, y: tf.Tensor2D): tf.T
   });
 }
 
+/**
+ * One refinement, a step at a time (what refine and refineAsync drive): the code is a variable
+ * optimised by Adam; dispose() frees it, the optimiser state and the target features.
+ */
+export class Refinement {
+  readonly history: RefineStep[] = [];
+  private readonly code: tf.Variable;
+  private readonly opt: Adam;
+  private readonly target: tf.Tensor | null;
+  private readonly layer: FeatureLayer;
+
+  constructor(
+    private readonly G: Generator,
+    private readonly x: tf.Tensor4D,
+    init: tf.Tensor,
+    private readonly opts: Omit<RefineOptions, 'steps' | 'onStep'> & { steps?: number },
+  ) {
+    if (opts.steps !== undefined && (!(opts.steps >= 0) || !Number.isInteger(opts.steps))) throw new Error(`steps must be a non-negative integer, got ${opts.steps}`);
+    if (!(opts.lr > 0)) throw new Error(`learning rate must be positive, got ${opts.lr}`);
+    const n = x.shape[0];
+    const wantShape = opts.space === 'wplus' ? [n, G.numWs, G.config.latentSize] : [n, G.config.latentSize];
+    if (init.shape.join() !== wantShape.join()) throw new Error(`initial code for space ${opts.space} must be [${wantShape}], got [${init.shape}]`);
+    if (opts.beta > 0 && !opts.perceptualNet) throw new Error('β > 0 needs a perceptual network');
+    this.layer = opts.perceptualLayer ?? 'conv4';
+    this.code = tf.variable(init, true);
+    this.opt = new Adam(new Map([['code', this.code]]), { lr: opts.lr, beta1: REFINE_DEFAULTS.beta1, beta2: REFINE_DEFAULTS.beta2, eps: 1e-8 });
+    // The target features never change: compute them once.
+    const net = opts.beta > 0 ? opts.perceptualNet : undefined;
+    this.target = net ? tf.tidy(() => net.features(x, [this.layer])[this.layer]) : null;
+  }
+
+  /** One Adam step on every image's code; the batch-mean losses before the update. */
+  step(): RefineStep {
+    const { G, x, opts, code, target, layer } = this;
+    let parts: tf.Scalar[] = [];
+    const loss = this.opt.minimize(() => {
+      const xr = renderCode(G, opts.space, code);
+      const mse = pixelLoss(x, xr);
+      const per = target ? (tf.mean(tf.squaredDifference(target, opts.perceptualNet!.features(xr, [layer])[layer])) as tf.Scalar) : tf.scalar(0);
+      parts = [tf.keep(mse.clone()), tf.keep(per.clone())];
+      return tf.add(mse, tf.mul(per, opts.beta)) as tf.Scalar;
+    });
+    const [l, m, p] = [loss, ...parts].map((t) => t.dataSync()[0]);
+    tf.dispose([loss, ...parts]);
+    const step = this.history.length + 1;
+    if (!Number.isFinite(l)) throw new Error(`refinement diverged at step ${step} (loss ${l}); lower the learning rate (--lr ${opts.lr})`);
+    const s = { step, loss: l, mse: m, perceptual: p };
+    this.history.push(s);
+    return s;
+  }
+
+  /** The code so far, its images and their per-image MSE (new tensors, the caller's to dispose). */
+  result(): RefineResult {
+    const images = renderCode(this.G, this.opts.space, this.code);
+    const finalMse = tf.tidy(() => tf.mean(tf.squaredDifference(this.x, images), [1, 2, 3]).dataSync() as Float32Array);
+    return { code: this.code.clone(), images, history: [...this.history], finalMse };
+  }
+
+  dispose(): void {
+    this.code.dispose();
+    this.opt.dispose();
+    this.target?.dispose();
+  }
+}
+
 /** Optimises one code per image of x [N, R, R, C] from `init` (already in `opts.space`). */
 export function refine(G: Generator, x: tf.Tensor4D, init: tf.Tensor, opts: RefineOptions): RefineResult {
-  if (!(opts.steps >= 0) || !Number.isInteger(opts.steps)) throw new Error(`steps must be a non-negative integer, got ${opts.steps}`);
-  if (!(opts.lr > 0)) throw new Error(`learning rate must be positive, got ${opts.lr}`);
-  const n = x.shape[0];
-  const wantShape = opts.space === 'wplus' ? [n, G.numWs, G.config.latentSize] : [n, G.config.latentSize];
-  if (init.shape.join() !== wantShape.join()) throw new Error(`initial code for space ${opts.space} must be [${wantShape}], got [${init.shape}]`);
-  const usePerceptual = opts.beta > 0 && opts.perceptualNet !== undefined;
-  if (opts.beta > 0 && !opts.perceptualNet) throw new Error('β > 0 needs a perceptual network');
-  const layer = opts.perceptualLayer ?? 'conv4';
-  const code = tf.variable(init, true);
-  const opt = new Adam(new Map([['code', code]]), { lr: opts.lr, beta1: REFINE_DEFAULTS.beta1, beta2: REFINE_DEFAULTS.beta2, eps: 1e-8 });
-  const history: RefineStep[] = [];
-  // The target features never change: compute them once.
-  const target = usePerceptual ? tf.tidy(() => opts.perceptualNet!.features(x, [layer])[layer]) : null;
+  const r = new Refinement(G, x, init, opts);
   try {
     for (let step = 1; step <= opts.steps; step++) {
-      let parts: tf.Scalar[] = [];
-      const loss = opt.minimize(() => {
-        const xr = renderCode(G, opts.space, code);
-        const mse = pixelLoss(x, xr);
-        const per = target ? tf.mean(tf.squaredDifference(target, opts.perceptualNet!.features(xr, [layer])[layer])) as tf.Scalar : tf.scalar(0);
-        parts = [tf.keep(mse.clone()), tf.keep(per.clone())];
-        return tf.add(mse, tf.mul(per, opts.beta)) as tf.Scalar;
-      });
-      const [l, m, p] = [loss, ...parts].map((t) => t.dataSync()[0]);
-      tf.dispose([loss, ...parts]);
-      if (!Number.isFinite(l)) throw new Error(`refinement diverged at step ${step} (loss ${l}); lower the learning rate (--lr ${opts.lr})`);
-      const s = { step, loss: l, mse: m, perceptual: p };
-      history.push(s);
+      const s = r.step();
       opts.onStep?.(s);
     }
-    const images = renderCode(G, opts.space, code);
-    const finalMse = tf.tidy(() => tf.mean(tf.squaredDifference(x, images), [1, 2, 3]).dataSync() as Float32Array);
-    return { code: code.clone(), images, history, finalMse };
+    return r.result();
   } finally {
-    code.dispose();
-    opt.dispose();
-    target?.dispose();
+    r.dispose();
+  }
+}
+
+/**
+ * refine for interactive use: gives the event loop a turn after every step (a page stays
+ * responsive and can draw the loss), and stops early when `signal` aborts — the result then holds
+ * the steps done so far and `stopped` is true.
+ */
+export async function refineAsync(G: Generator, x: tf.Tensor4D, init: tf.Tensor, opts: RefineOptions & { signal?: AbortSignal }): Promise<RefineResult & { stopped: boolean }> {
+  const r = new Refinement(G, x, init, opts);
+  try {
+    let stopped = false;
+    for (let step = 1; step <= opts.steps; step++) {
+      if (opts.signal?.aborted) {
+        stopped = true;
+        break;
+      }
+      const s = r.step();
+      opts.onStep?.(s);
+      await new Promise<void>((resolve) => setTimeout(resolve, 0));
+    }
+    return { ...r.result(), stopped };
+  } finally {
+    r.dispose();
   }
 }

@@ -13,10 +13,9 @@ import {
   decodeSafetensors,
   encodeSafetensors,
   readLiaConfig,
-  readSafetensorsFile,
   withLiaMetadata,
-  writeSafetensorsFile,
 } from './safetensors.js';
+import { readSafetensorsFile, writeSafetensorsFile } from './safetensors-file.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers

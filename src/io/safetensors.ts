@@ -10,8 +10,7 @@
 // Every length is checked against the bytes actually present before anything is allocated, so a hostile or
 // truncated file costs at most its own size. Only F32, I32 and U8 are supported; that is all a LIA checkpoint holds.
 //
-// The codec is pure and runs in the browser; only writeSafetensorsFile and readSafetensorsFile need Node, and they
-// load node:fs lazily so that importing this module never does.
+// The codec is pure and runs in the browser; reading and writing files is io/safetensors-file.ts (Node).
 
 export type Dtype = 'F32' | 'I32' | 'U8';
 
@@ -158,7 +157,7 @@ function checkMetadataToWrite(metadata: unknown, where: string): asserts metadat
   }
 }
 
-function planEncoding(tensors: TensorMap, metadata: Metadata | undefined, where: string): EncodePlan {
+export function planEncoding(tensors: TensorMap, metadata: Metadata | undefined, where: string): EncodePlan {
   if (!isPlainObject(tensors)) throw new Error(`${where}: expected tensors as an object of names, found ${describe(tensors)}`);
   const entries = Object.entries(tensors);
   for (const [name, t] of entries) checkTensorToWrite(name, t, where);
@@ -392,67 +391,4 @@ export function readLiaConfig(metadata: Metadata, source: string): unknown {
   } catch (err) {
     return fail(`expected ${METADATA_KEY}.config to be valid JSON, found a parse error: ${(err as Error).message}`);
   }
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Node files
-
-function randomSuffix(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(6));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
-/**
- * Writes a safetensors file atomically: the bytes go to `<path>.tmp-<pid>-<random>` in the same directory, which is
- * fsynced and renamed over `path`, then the directory is fsynced where the platform allows. On any failure the
- * temporary file is removed and `path` is left as it was. Node only.
- */
-export async function writeSafetensorsFile(path: string, tensors: TensorMap, metadata?: Metadata): Promise<void> {
-  const fs = await import('node:fs/promises');
-  const { dirname } = await import('node:path');
-  // Validate and lay out everything before touching the disk.
-  const plan = planEncoding(tensors, metadata, path);
-  const tmp = `${path}.tmp-${process.pid}-${randomSuffix()}`;
-  let created = false;
-  try {
-    const file = await fs.open(tmp, 'wx');
-    created = true;
-    try {
-      for (const chunk of [plan.head, ...plan.chunks]) {
-        let at = 0;
-        while (at < chunk.length) at += (await file.write(chunk, at, chunk.length - at)).bytesWritten;
-      }
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    await fs.rename(tmp, path);
-    created = false;
-  } catch (err) {
-    if (created) await fs.rm(tmp, { force: true }).catch(() => undefined);
-    throw new Error(`${path}: could not write safetensors file: ${(err as Error).message}`, { cause: err });
-  }
-  // Makes the rename itself durable; directories cannot be opened or fsynced on every platform (Windows).
-  try {
-    const dir = await fs.open(dirname(path), 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
-  } catch {
-    // best effort
-  }
-}
-
-/** Reads and validates a safetensors file; every error names `path`. Node only. */
-export async function readSafetensorsFile(path: string): Promise<DecodedSafetensors> {
-  const fs = await import('node:fs/promises');
-  let bytes: Uint8Array;
-  try {
-    bytes = await fs.readFile(path);
-  } catch (err) {
-    throw new Error(`${path}: could not read safetensors file: ${(err as Error).message}`, { cause: err });
-  }
-  return decodeSafetensors(bytes, path);
 }

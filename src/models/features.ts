@@ -260,16 +260,3 @@ export class FeatureNet {
     }
   }
 }
-
-/** Writes a feature network to a safetensors file (atomically). Node only. */
-export async function saveFeatureNet(net: FeatureNet, path: string): Promise<void> {
-  const { writeSafetensorsFile } = await import('../io/safetensors.js');
-  await writeSafetensorsFile(path, await net.weights(), net.metadata());
-}
-
-/** Reads a feature network from a safetensors file. Node only. */
-export async function loadFeatureNet(path: string): Promise<FeatureNet> {
-  const { readSafetensorsFile } = await import('../io/safetensors.js');
-  const { tensors, metadata } = await readSafetensorsFile(path);
-  return FeatureNet.fromSafetensors(tensors, metadata, path);
-}

@@ -8,9 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initEngine, type BackendName } from '../engine/backend.js';
-import { writeSafetensorsFile, type TensorMap } from '../io/safetensors.js';
+import { type TensorMap } from '../io/safetensors.js';
+import { writeSafetensorsFile } from '../io/safetensors-file.js';
 import { Rng } from '../util/rng.js';
-import { loadVgg16, Vgg16, VGG16_CONVS, VGG16_LAYERS, canonicalVggLayer } from './vgg16.js';
+import { Vgg16, VGG16_CONVS, VGG16_LAYERS, canonicalVggLayer } from './vgg16.js';
+import { loadVgg16 } from '../io/network-files.js';
 
 const BACKEND = (process.env.LIA_TEST_BACKEND ?? 'wasm') as BackendName;
 

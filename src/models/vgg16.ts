@@ -162,10 +162,3 @@ export class Vgg16 {
     this.convs.clear();
   }
 }
-
-/** Reads a VGG16 safetensors file (torchvision or Keras naming). Node only. */
-export async function loadVgg16(path: string, opts: { preprocessing?: VggPreprocessing } = {}): Promise<Vgg16> {
-  const { readSafetensorsFile } = await import('../io/safetensors.js');
-  const { tensors } = await readSafetensorsFile(path);
-  return Vgg16.fromSafetensors(tensors, { ...opts, source: path });
-}

@@ -6,7 +6,8 @@ import { resolveDecoderConfig } from '../train/decoder-config.js';
 import { resolveEncoderConfig } from '../train/encoder-config.js';
 import { DecoderTrainer } from '../train/stage1.js';
 import { EncoderTrainer } from '../train/stage2.js';
-import { FeatureNet, saveFeatureNet } from '../models/features.js';
+import { FeatureNet } from '../models/features.js';
+import { saveFeatureNet } from '../io/network-files.js';
 
 export const TINY_DATA = 'shapes:96';
 

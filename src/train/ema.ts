@@ -2,7 +2,7 @@
 // all sampling and evaluation.
 import * as tf from '@tensorflow/tfjs';
 import type { Module } from '../nn/module.js';
-import { defaultAdamMode, type AdamMode } from './adam.js';
+import { defaultAdamMode, type AdamMode } from '../optim/adam.js';
 import { EMA_STEP } from '../engine/fused.js';
 
 /** β for one step of `batch` images with a half-life of `halfLifeImages`. */

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initEngine, type BackendName } from '../engine/backend.js';
 import { encodeIdx } from '../data/index.js';
-import { loadFeatureNet } from '../models/features.js';
+import { loadFeatureNet } from '../io/network-files.js';
 import { Rng } from '../util/rng.js';
 import { trainFeatureNet, type TrainFeatureProgress } from './features.js';
 

@@ -7,7 +7,8 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { loadDataset, BatchIterator, evalBatches, rangeSize, type Dataset } from '../data/index.js';
 import { initEngine, type BackendName } from '../engine/backend.js';
-import { FeatureNet, saveFeatureNet, validateFeatureNetConfig, FEATURE_NET_DEFAULTS, type FeatureRole } from '../models/features.js';
+import { FeatureNet, validateFeatureNetConfig, FEATURE_NET_DEFAULTS, type FeatureRole } from '../models/features.js';
+import { saveFeatureNet } from '../io/network-files.js';
 
 export interface TrainFeatureOptions {
   /** Dataset spec (see src/data/dataset.ts), e.g. 'fashion-mnist'. */

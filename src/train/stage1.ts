@@ -8,9 +8,11 @@ import * as tf from '@tensorflow/tfjs';
 import { Generator, defaultGeneratorConfig, type GeneratorConfig } from '../models/generator.js';
 import { Discriminator } from '../models/discriminator.js';
 import { dLogisticLoss, gNonSaturatingLoss, r1Penalty } from '../losses/gan.js';
-import { Adam } from './adam.js';
+import { Adam } from '../optim/adam.js';
 import { emaBeta, updateEma } from './ema.js';
-import { readSnapshot, writeSnapshot, loadGroup, type SnapshotContents, type VariableGroups } from './snapshot.js';
+import { readSnapshot, writeSnapshot } from './snapshot.js';
+import { loadGroup, type VariableGroups } from '../io/checkpoint.js';
+import { DECODER_KIND, generatorFromSnapshot, requireDecoderSnapshot, type DecoderSnapshotConfig } from '../models/checkpoints.js';
 import type { DecoderTrainConfig } from './decoder-config.js';
 import { checkFinite } from './run-loop.js';
 import { gridLatents, writeSampleGrid } from './sampling.js';
@@ -18,7 +20,6 @@ import { BatchIterator, type BatchIteratorState } from '../data/batches.js';
 import type { Dataset } from '../data/dataset.js';
 import { Rng, type RngState, tfSeed } from '../util/rng.js';
 
-export const DECODER_KIND = 'lia-decoder';
 
 /** EMA half-life ramp-up (StyleGAN2-ADA): the half-life never exceeds 5 % of the images seen so far. */
 const EMA_RAMPUP = 0.05;
@@ -55,12 +56,6 @@ export function generatorConfigFrom(cfg: DecoderTrainConfig, channels: number): 
   });
 }
 
-/** What a decoder snapshot's metadata `config` holds. */
-export interface DecoderSnapshotConfig {
-  train: DecoderTrainConfig;
-  generator: GeneratorConfig;
-  discriminator: { mbstdGroup: number };
-}
 
 export class DecoderTrainer {
   readonly G: Generator;
@@ -245,23 +240,7 @@ export class DecoderTrainer {
   }
 }
 
-/** Checks that a snapshot is a stage-1 decoder and returns its config. */
-export function requireDecoderSnapshot(snap: SnapshotContents): DecoderSnapshotConfig {
-  if (snap.kind !== DECODER_KIND) throw new Error(`${snap.source}: expected a decoder snapshot (kind '${DECODER_KIND}'), found kind '${snap.kind}'`);
-  const c = snap.config as DecoderSnapshotConfig;
-  if (!c?.train || !c?.generator) throw new Error(`${snap.source}: decoder snapshot without train/generator config`);
-  return c;
-}
-
 /** Loads the EMA generator of a decoder snapshot (what every sampling and evaluation command uses). */
 export async function loadGenerator(path: string, which: 'g_ema' | 'g' = 'g_ema'): Promise<{ G: Generator; config: DecoderSnapshotConfig }> {
   return generatorFromSnapshot(await readSnapshot(path), which);
-}
-
-/** loadGenerator for a snapshot already read. */
-export function generatorFromSnapshot(snap: SnapshotContents, which: 'g_ema' | 'g' = 'g_ema'): { G: Generator; config: DecoderSnapshotConfig } {
-  const config = requireDecoderSnapshot(snap);
-  const G = new Generator(config.train.seed, config.generator);
-  loadGroup(snap, which, G.namedState());
-  return { G, config };
 }

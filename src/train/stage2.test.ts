@@ -13,8 +13,10 @@ import { loadDataset, type Dataset } from '../data/index.js';
 import { resolveDecoderConfig } from './decoder-config.js';
 import { resolveEncoderConfig } from './encoder-config.js';
 import { DecoderTrainer } from './stage1.js';
-import { EncoderTrainer, loadEncoder, reconstruct, type EncoderStepLosses } from './stage2.js';
-import { FeatureNet, saveFeatureNet } from '../models/features.js';
+import { EncoderTrainer, loadEncoder, type EncoderStepLosses } from './stage2.js';
+import { reconstruct } from '../models/checkpoints.js';
+import { FeatureNet } from '../models/features.js';
+import { saveFeatureNet } from '../io/network-files.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lia-stage2-'));
 const decoders: Record<string, string> = {};

@@ -13,9 +13,12 @@ import type { Vgg16 } from '../models/vgg16.js';
 import { calibratePerceptualWeight, type PerceptualWeight } from '../losses/perceptual-weight.js';
 import { dLogisticLoss, r1Penalty } from '../losses/gan.js';
 import { pixelLoss, perceptualLoss } from '../losses/reconstruction.js';
-import { Adam } from './adam.js';
-import { readSnapshot, writeSnapshot, loadGroup, type SnapshotContents, type VariableGroups } from './snapshot.js';
-import { requireDecoderSnapshot, type DecoderSnapshotConfig } from './stage1.js';
+import { Adam } from '../optim/adam.js';
+import { readSnapshot, writeSnapshot } from './snapshot.js';
+import { loadGroup, type VariableGroups } from '../io/checkpoint.js';
+import { ENCODER_KIND, ENCODER_OPTIONAL_STATE, codeStatistics, encoderFromSnapshot, reconstruct, requireEncoderSnapshot, type EncoderSnapshotConfig } from '../models/checkpoints.js';
+
+import { requireDecoderSnapshot, type DecoderSnapshotConfig } from '../models/checkpoints.js';
 import { checkFinite } from './run-loop.js';
 import type { EncoderTrainConfig } from './encoder-config.js';
 import { BatchIterator, evalBatches, toUnitRange, type BatchIteratorState } from '../data/batches.js';
@@ -23,7 +26,8 @@ import type { Dataset } from '../data/dataset.js';
 import { Rng, tfSeed } from '../util/rng.js';
 import { writeImageGrid } from '../io/images.js';
 
-export const ENCODER_KIND = 'lia-encoder';
+const CODE_STAT_SAMPLES = 10_000;
+
 
 export interface EncoderStepLosses {
   loss_e: number; // the encoder's total loss
@@ -35,13 +39,6 @@ export interface EncoderStepLosses {
   kl?: number; // the VAE-style encoder's KL term
 }
 
-export interface EncoderSnapshotConfig {
-  train: EncoderTrainConfig & { beta1: number };
-  encoder: EncoderConfig;
-  decoder: DecoderSnapshotConfig;
-  /** What the encoder predicts: y (LIA) or z (the baseline, through the MLP mapping). */
-  predicts: 'y' | 'z';
-}
 
 interface EncoderLoopState {
   step: number;
@@ -53,46 +50,8 @@ interface EncoderLoopState {
   gradStats: Record<string, { n: number; mean: number; m2: number }>;
 }
 
-/** The images an encoder reconstructs: x̃ = g(f(x)) for LIA, g(mapping(f(x))) for the baseline. */
-export function reconstruct(E: Encoder, G: Generator, predicts: 'y' | 'z', x: tf.Tensor4D, training = false): tf.Tensor4D {
-  return tf.tidy(() => G.render(E.forward(x, training), predicts));
-}
 
-const CODE_STAT_SAMPLES = 10_000;
-/** Encoder checkpoints written before the output standardisation have no code statistics: identity. */
-const ENCODER_OPTIONAL_STATE: ReadonlySet<string> = new Set(['code_mean', 'code_std']);
 
-/**
- * Per-dimension mean and standard deviation of the code an encoder predicts: y = Φ⁻¹(z) estimated
- * from `samples` draws of z for LIA; exactly 0 and 1 for the baseline, whose code is z ~ N(0, I).
- */
-export function codeStatistics(G: Generator, predicts: 'y' | 'z', samples: number, seed: number): { mean: tf.Tensor1D; std: tf.Tensor1D } {
-  const d = G.config.latentSize;
-  if (predicts === 'z') return { mean: tf.zeros([d]), std: tf.ones([d]) };
-  const rng = new Rng(seed);
-  const sum = new Float64Array(d);
-  const sq = new Float64Array(d);
-  for (let done = 0; done < samples; ) {
-    const n = Math.min(1000, samples - done);
-    const z = new Float32Array(n * d);
-    for (let i = 0; i < z.length; i++) z[i] = rng.normal();
-    const y = tf.tidy(() => G.toY(tf.tensor2d(z, [n, d])));
-    const v = y.dataSync();
-    y.dispose();
-    for (let i = 0; i < v.length; i++) {
-      sum[i % d] += v[i];
-      sq[i % d] += v[i] * v[i];
-    }
-    done += n;
-  }
-  const mean = new Float32Array(d);
-  const std = new Float32Array(d);
-  for (let j = 0; j < d; j++) {
-    mean[j] = sum[j] / samples;
-    std[j] = Math.sqrt(Math.max(sq[j] / samples - mean[j] * mean[j], 1e-12));
-  }
-  return { mean: tf.tensor1d(mean), std: tf.tensor1d(std) };
-}
 
 /**
  * β1 'auto' (see losses/perceptual-weight.ts): calibrated on up to 256 training images, against
@@ -340,27 +299,7 @@ function checkDataMatchesDecoder(ds: Dataset, dec: DecoderSnapshotConfig, source
   }
 }
 
-export function requireEncoderSnapshot(snap: SnapshotContents): EncoderSnapshotConfig {
-  if (snap.kind !== ENCODER_KIND) {
-    const what = snap.kind === 'lia-decoder' ? 'a decoder snapshot (stage 1)' : `kind '${snap.kind}'`;
-    throw new Error(`${snap.source}: expected an encoder checkpoint (kind '${ENCODER_KIND}', from lia train-encoder), found ${what}`);
-  }
-  const c = snap.config as EncoderSnapshotConfig;
-  if (!c?.encoder || !c?.decoder) throw new Error(`${snap.source}: encoder checkpoint without encoder/decoder config`);
-  return c;
-}
-
 /** Loads an encoder checkpoint with its frozen decoder, ready to encode and reconstruct. */
 export async function loadEncoder(path: string): Promise<{ E: Encoder; G: Generator; config: EncoderSnapshotConfig }> {
   return encoderFromSnapshot(await readSnapshot(path));
-}
-
-/** loadEncoder for a snapshot already read. */
-export function encoderFromSnapshot(snap: SnapshotContents): { E: Encoder; G: Generator; config: EncoderSnapshotConfig } {
-  const config = requireEncoderSnapshot(snap);
-  const E = new Encoder(new Rng(0), config.encoder);
-  const G = new Generator(config.decoder.train.seed, config.decoder.generator);
-  loadGroup(snap, 'e', E.namedState(), ENCODER_OPTIONAL_STATE);
-  loadGroup(snap, 'g_ema', G.namedState());
-  return { E, G, config };
 }

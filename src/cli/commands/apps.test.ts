@@ -11,8 +11,8 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { initEngine } from '../../engine/backend.js';
 import { makeTinyCheckpoints, type TinyCheckpoints } from '../../testing/tiny.js';
-import { readSafetensorsFile } from '../../io/safetensors.js';
-import { readDirections } from './apps.js';
+import { readSafetensorsFile } from '../../io/safetensors-file.js';
+import { readDirections } from '../../node.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lia-apps-'));
 let ck: TinyCheckpoints;

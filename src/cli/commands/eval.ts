@@ -1,6 +1,6 @@
 // `lia eval`: metrics of a decoder snapshot (its EMA generator), appended to the run's metrics.jsonl.
 import { Command, Option } from 'commander';
-import { statusLine } from '../progress.js';
+import { statusLine } from '../../io/progress.js';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { addEngineOptions, initEngineFrom, parsePositiveInt, type EngineOptions } from '../engine-options.js';
@@ -8,7 +8,7 @@ import { loadGenerator } from '../../train/stage1.js';
 import { readSnapshot } from '../../train/snapshot.js';
 import type { DecoderLoopState } from '../../train/stage1.js';
 import { loadDataset } from '../../data/index.js';
-import { loadFeatureNet } from '../../models/features.js';
+import { loadFeatureNet } from '../../io/network-files.js';
 import { computeMetrics, appendMetrics, toMetricRecord, listMetrics, asGeneratorLike } from '../../metrics/index.js';
 import { formatTable } from '../table.js';
 

@@ -1,19 +1,20 @@
 // `lia invert`: refinement of codes by optimisation (PAPER.md equation 13), many images as one batch.
 import { Command, Option } from 'commander';
-import { statusLine } from '../progress.js';
+import { statusLine } from '../../io/progress.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { addEngineOptions, initEngineFrom, parsePositiveInt, type EngineOptions, parseNumber } from '../engine-options.js';
 import { loadImagesFor, imageTarget } from '../images.js';
-import { loadModel, disposeModel, initialCode, type LiaModel } from '../../invert/model.js';
-import { refine, renderCode, REFINE_SPACES, REFINE_INITS, REFINE_DEFAULTS, type RefineSpace, type RefineInit, type RefineStep } from '../../invert/refine.js';
-import { loadFeatureNet, FEATURE_LAYERS, type FeatureNet, type FeatureLayer } from '../../models/features.js';
+import { initialCode, type LiaModel } from '../../invert/model.js';
+import * as lia from '../../node.js';
+import { renderCode, REFINE_SPACES, REFINE_INITS, REFINE_DEFAULTS, type RefineSpace, type RefineInit, type RefineStep } from '../../invert/refine.js';
+import { FEATURE_LAYERS, type FeatureNet, type FeatureLayer } from '../../models/features.js';
+import { loadFeatureNet } from '../../io/network-files.js';
 import { calibratePerceptualWeight } from '../../losses/perceptual-weight.js';
 import { DEFAULT_ENCODER_CONFIG } from '../../train/encoder-config.js';
 import { qualitySums } from '../../metrics/image-quality.js';
 import { writeRowsGrid } from '../../io/images.js';
-import { writeSafetensorsFile, withLiaMetadata } from '../../io/safetensors.js';
 import { writeTextAtomic } from '../../io/files.js';
 import { lineChartSvg } from '../../io/chart.js';
 import { formatTable } from '../table.js';
@@ -90,7 +91,7 @@ export function registerInvert(program: Command): void {
       .option('--quiet', 'no progress output'),
   ).action(async (opts: InvertOpts) => {
     const engine = await initEngineFrom(opts);
-    const m = await loadModel(opts.ckpt);
+    const m = await lia.loadModel(opts.ckpt);
     const g = m.decoder.generator;
     const { images, names } = await loadImagesFor(opts.images, imageTarget(m), opts.limit, opts.offset);
     const n = images.n;
@@ -102,7 +103,8 @@ export function registerInvert(program: Command): void {
     console.error(`inverting ${n} images in ${opts.space} from ${opts.init}: ${opts.steps} steps, lr ${opts.lr}, ${loss.how}`);
     const lines: string[] = [];
     const t0 = performance.now();
-    const result = refine(m.G, x, init, {
+    const result = await lia.refine(m, x, {
+      init,
       steps: opts.steps,
       lr: opts.lr,
       beta: loss.beta,
@@ -130,11 +132,11 @@ export function registerInvert(program: Command): void {
       );
     }
     const codeData = (await result.code.data()) as Float32Array;
-    await writeSafetensorsFile(
-      join(opts.out, 'codes.safetensors'),
-      { [opts.space === 'wplus' ? 'ws' : opts.space]: { dtype: 'F32', shape: result.code.shape, data: codeData } },
-      withLiaMetadata({ checkpoint: opts.ckpt, images: opts.images, space: opts.space, init: opts.init, steps: opts.steps, lr: opts.lr, beta: loss.beta }, { kind: 'lia-codes', names: JSON.stringify(names) }),
-    );
+    await lia.writeCodes(join(opts.out, 'codes.safetensors'), {
+      codes: { [opts.space === 'wplus' ? 'ws' : opts.space]: { shape: result.code.shape, data: codeData } },
+      names,
+      about: { checkpoint: opts.ckpt, images: opts.images, space: opts.space, init: opts.init, steps: opts.steps, lr: opts.lr, beta: loss.beta },
+    });
     const [xs, ss, rs] = await Promise.all([x.data(), startImages.data(), result.images.data()]);
     await writeRowsGrid(join(opts.out, 'images.png'), [xs as Float32Array, ss as Float32Array, rs as Float32Array], n, g.resolution, g.channels);
     const summary = {
@@ -166,6 +168,6 @@ export function registerInvert(program: Command): void {
     console.error(`wrote ${opts.out}/: codes.safetensors, images.png (originals / start / refined), losses.jsonl, loss-curve.svg, summary.json — ${seconds.toFixed(1)} s (${((1000 * seconds) / n).toFixed(0)} ms per image)`);
     tf.dispose([x, init, startImages, result.code, result.images]);
     loss.net?.dispose();
-    disposeModel(m);
+    lia.disposeModel(m);
   });
 }

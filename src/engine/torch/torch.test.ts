@@ -18,9 +18,9 @@ import { loadDataset } from '../../data/index.js';
 import { resolveDecoderConfig, type DecoderTrainConfig } from '../../train/decoder-config.js';
 import { DecoderTrainer, type StepLosses } from '../../train/stage1.js';
 import { EncoderTrainer } from '../../train/stage2.js';
-import { loadFeatureNet } from '../../models/features.js';
+import { loadFeatureNet } from '../../io/network-files.js';
 import { makeTinyCheckpoints } from '../../testing/tiny.js';
-import type { VariableGroups } from '../../train/snapshot.js';
+import type { VariableGroups } from '../../io/checkpoint.js';
 
 const addon = loadTorchAddon();
 const skip = addon ? false : 'the torch addon is not built (npm run build:torch)';

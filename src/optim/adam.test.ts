@@ -8,7 +8,7 @@ import { relativeError } from '../engine/reference.js';
 import { randn } from '../nn/module.js';
 import { Rng } from '../util/rng.js';
 import { loadTorchAddon } from '../engine/torch/addon.js';
-import { updateEma } from './ema.js';
+import { updateEma } from '../train/ema.js';
 import { Module } from '../nn/module.js';
 
 await initEngine({ backend: 'wasm' });

@@ -12,7 +12,7 @@
 //   on backends that have it (torch), with the 'js' path's arithmetic (float64, rounded to float32
 //   where the 'js' path stores), so the two give the same numbers.
 import * as tf from '@tensorflow/tfjs';
-import type { StateEntry } from './snapshot.js';
+import type { StateEntry } from '../io/checkpoint.js';
 import { ADAM_STEP, hasFusedKernel } from '../engine/fused.js';
 
 export interface AdamConfig {

@@ -1,7 +1,7 @@
 // What every training command does around the run loop: Ctrl-C / SIGTERM write a snapshot and stop
 // (a second signal aborts), and a progress bar shows kimg, img/s, ETA and the latest losses.
-import { runTraining, type Trainable, type RunResult } from '../train/run-loop.js';
-import { Progress, formatDuration } from './progress.js';
+import { runTraining, type Trainable, type RunResult } from './run-loop.js';
+import { Progress, formatDuration } from '../io/progress.js';
 
 export async function runWithProgress<L extends object>(
   label: string,

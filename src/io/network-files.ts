@@ -1,0 +1,22 @@
+// Network files (Node): the feature networks and VGG16 weights read from and written to safetensors
+// files. The networks themselves (models/) take tensors and run anywhere.
+import { readSafetensorsFile, writeSafetensorsFile } from './safetensors-file.js';
+import { FeatureNet } from '../models/features.js';
+import { Vgg16, type VggPreprocessing } from '../models/vgg16.js';
+
+/** Writes a feature network to a safetensors file (atomically). */
+export async function saveFeatureNet(net: FeatureNet, path: string): Promise<void> {
+  await writeSafetensorsFile(path, await net.weights(), net.metadata());
+}
+
+/** Reads a feature network from a safetensors file. */
+export async function loadFeatureNet(path: string): Promise<FeatureNet> {
+  const { tensors, metadata } = await readSafetensorsFile(path);
+  return FeatureNet.fromSafetensors(tensors, metadata, path);
+}
+
+/** Reads a VGG16 safetensors file (torchvision or Keras naming). */
+export async function loadVgg16(path: string, opts: { preprocessing?: VggPreprocessing } = {}): Promise<Vgg16> {
+  const { tensors } = await readSafetensorsFile(path);
+  return Vgg16.fromSafetensors(tensors, { ...opts, source: path });
+}
