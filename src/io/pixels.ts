@@ -2,12 +2,15 @@
 // or a decoded PNG hold) to a model's input tensor in [-1, 1], and back to RGBA pixels for display.
 import * as tf from '@tensorflow/tfjs';
 
-/** Interleaved 8-bit pixels, row-major: 1 (grey), 2 (grey + alpha), 3 (RGB) or 4 (RGBA) channels. */
+/**
+ * Interleaved 8-bit pixels, row-major: 1 (grey), 2 (grey + alpha), 3 (RGB) or 4 (RGBA) channels.
+ * A canvas's ImageData is one (RGBA; `channels` defaults to data.length / (width·height)).
+ */
 export interface RawImage {
   data: Uint8Array | Uint8ClampedArray;
   width: number;
   height: number;
-  channels: 1 | 2 | 3 | 4;
+  channels?: 1 | 2 | 3 | 4;
 }
 
 export interface ImageShape {
@@ -26,8 +29,9 @@ export interface PixelsOptions {
  * (bilinear) and centre-cropped. `notices` says what was converted, for the user.
  */
 export function pixelsToTensor(img: RawImage, target: ImageShape, opts: PixelsOptions = {}): { x: tf.Tensor4D; notices: string[] } {
-  const { width: w, height: h, channels: c, data } = img;
-  if (![1, 2, 3, 4].includes(c)) throw new Error(`an image needs 1 to 4 channels, got ${c}`);
+  const { width: w, height: h, data } = img;
+  const c = img.channels ?? data.length / (w * h);
+  if (![1, 2, 3, 4].includes(c)) throw new Error(`an image needs 1 to 4 channels, got ${c} (${data.length} values for ${w}×${h} pixels)`);
   if (!(w > 0 && h > 0) || data.length !== w * h * c) throw new Error(`image data holds ${data.length} values, expected ${w}×${h}×${c} = ${w * h * c}`);
   if (target.channels !== 1 && target.channels !== 3) throw new Error(`a model takes 1 or 3 channels, not ${target.channels}`);
   const notices: string[] = [];

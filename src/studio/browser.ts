@@ -9,8 +9,8 @@ export function findChromium(): string | null {
 
 export const CHROMIUM_HINT = 'no Chromium found: apt-get install -y chromium (or set $CHROMIUM to a Chrome/Chromium binary)';
 
-/** Headless Chromium with WebGPU enabled (--enable-unsafe-webgpu; SwiftShader's adapter where there is no GPU). */
-export async function launchChromium(): Promise<Browser> {
+/** Headless Chromium, by default with WebGPU enabled (--enable-unsafe-webgpu; SwiftShader's adapter where there is no GPU). */
+export async function launchChromium(opts: { webgpu?: boolean } = {}): Promise<Browser> {
   const executablePath = findChromium();
   if (!executablePath) throw new Error(CHROMIUM_HINT);
   let puppeteer: { launch(o: object): Promise<Browser> };
@@ -19,7 +19,7 @@ export async function launchChromium(): Promise<Browser> {
   } catch (e) {
     throw new Error(`the studio's browser checks need the npm package puppeteer-core (${(e as Error).message.split('\n')[0]})`);
   }
-  return puppeteer.launch({ executablePath, headless: true, args: ['--no-sandbox', '--enable-unsafe-webgpu', '--ignore-gpu-blocklist'] });
+  return puppeteer.launch({ executablePath, headless: true, args: ['--no-sandbox', '--enable-unsafe-swiftshader', '--ignore-gpu-blocklist', ...(opts.webgpu === false ? [] : ['--enable-unsafe-webgpu'])] });
 }
 
 export interface OpenedPage {

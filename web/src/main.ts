@@ -362,6 +362,8 @@ async function runRefine(): Promise<void> {
     state.refined = r.code;
     r.images.dispose();
     const sec = (performance.now() - t0) / 1000;
+    $('refStep').dataset.first = String(r.history[0]?.loss ?? NaN);
+    $('refStep').dataset.last = String(r.history.at(-1)?.loss ?? NaN);
     $('refStep').textContent = `${r.stopped ? 'stopped' : 'done'} after ${r.history.length} steps · loss ${r.history.at(-1)?.loss.toExponential(3) ?? '–'} · ${(r.history.length / sec).toFixed(1)} steps/s`;
   } finally {
     $<HTMLButtonElement>('refStop').disabled = true;
