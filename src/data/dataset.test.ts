@@ -1,18 +1,57 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import sharp from 'sharp';
 import { encodeIdx } from './idx.js';
-import { FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, imageAt, loadDataset } from './dataset.js';
+import { FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, imageAt, loadDataset, type Dataset } from './dataset.js';
+import { fnv1a32 } from './split.js';
+import { summariseDataset } from './summary.js';
 
 let root: string;
 let idxDir: string;
 const TRAIN = 30;
 const TEST = 10;
+const CLASSES = ['cat', 'dog', 'frog'];
+const PER_CLASS = 30;
+
+/** A grey PNG (one channel in the file) of one value, or an RGBA/RGB PNG from raw pixels. */
+async function greyPng(path: string, value: number, size = 8): Promise<void> {
+  await mkdir(join(path, '..'), { recursive: true });
+  await sharp(Buffer.alloc(size * size, value), { raw: { width: size, height: size, channels: 1 } }).toColourspace('b-w').png().toFile(path);
+}
+async function rawPng(path: string, pixels: number[], channels: 2 | 3 | 4, size = 8): Promise<void> {
+  await mkdir(join(path, '..'), { recursive: true });
+  const img = sharp(Buffer.from(pixels), { raw: { width: size, height: size, channels } });
+  await (channels === 2 ? img.toColourspace('b-w') : img).png().toFile(path);
+}
+const fill = (size: number, px: number[]) => Array.from({ length: size * size }, () => px).flat();
+
+/** 3 class sub-folders × 30 grey 8×8 PNGs, written class by class or in reverse. */
+async function classFolder(dir: string, reverse = false): Promise<void> {
+  const jobs = CLASSES.flatMap((cls, c) => Array.from({ length: PER_CLASS }, (_, i) => ({ path: join(dir, cls, `img${String(i).padStart(3, '0')}.png`), value: 80 * c + i })));
+  for (const { path, value } of reverse ? jobs.reverse() : jobs) await greyPng(path, value);
+}
+
+/** Checks every image of a class folder against its file: label from the sub-folder, value 80·class + i. */
+function pixelsFollowFiles(ds: Dataset): void {
+  for (let i = 0; i < ds.count; i++) {
+    const [cls, name] = (ds.files?.[i] ?? '').split('/');
+    assert.equal(ds.labels?.[i], CLASSES.indexOf(cls), ds.files?.[i]);
+    assert.equal(imageAt(ds, i)[0], 80 * CLASSES.indexOf(cls) + Number(name.slice(3, 6)), ds.files?.[i]);
+  }
+}
+
+/** Per-class image counts of a range of the dataset. */
+function classCounts(ds: Dataset, range: { start: number; end: number }): number[] {
+  const counts = ds.classNames.map(() => 0);
+  for (let i = range.start; i < range.end; i++) counts[ds.labels?.[i] ?? -1]++;
+  return counts;
+}
+
 // Image i is filled with the value 3·i + 1 (so no image is all background), label i mod 10.
 const fakeImages = (n: number, offset: number) => Uint8Array.from({ length: n * 28 * 28 }, (_, p) => 3 * (offset + Math.floor(p / 784)) + 1);
 const fakeLabels = (n: number, offset: number) => Uint8Array.from({ length: n }, (_, i) => (offset + i) % 10);
@@ -32,6 +71,8 @@ before(async () => {
       .png()
       .toFile(join(folder, i < 3 ? 'a' : 'b', `${i}.png`));
   }
+  await classFolder(join(root, 'classes'));
+  await classFolder(join(root, 'classes-reversed'), true);
 });
 after(() => rm(root, { recursive: true, force: true }));
 
@@ -98,10 +139,17 @@ test('single sources split deterministically: the first N train, the rest test (
 });
 
 test('folder specs, unknown specs and missing IDX folders', async () => {
+  // Ordered: path order, the first N train.
+  const ordered = await loadDataset(join(root, 'folder'), { resolution: 8, train: 4, split: 'ordered' });
+  assert.deepEqual([ordered.name, ordered.count, ordered.channels, ordered.train.end, ordered.test.end], ['folder', 5, 3, 4, 5]);
+  assert.deepEqual(ordered.classNames, ['a', 'b']);
+  assert.deepEqual(ordered.files, ['a/0.png', 'a/1.png', 'a/2.png', 'b/3.png', 'b/4.png']);
+  assert.equal(ordered.split?.rule, 'ordered');
+  // Labelled, so stratified by default: one test image of 5 goes to the larger class a (0.6 vs 0.4).
   const ds = await loadDataset(join(root, 'folder'), { resolution: 8, train: 4 });
-  assert.deepEqual([ds.name, ds.count, ds.channels, ds.train.end, ds.test.end], ['folder', 5, 3, 4, 5]);
-  assert.deepEqual(ds.classNames, ['a', 'b']);
-  assert.deepEqual(ds.files, ['a/0.png', 'a/1.png', 'a/2.png', 'b/3.png', 'b/4.png']);
+  assert.deepEqual([ds.count, ds.train.end, ds.test.end, ds.split?.rule], [5, 4, 5, 'stratified']);
+  assert.deepEqual([...(ds.files ?? [])].sort(), ordered.files);
+  assert.deepEqual(classCounts(ds, ds.test), [1, 0]);
   await assert.rejects(loadDataset('no-such-dataset', { resolution: 8 }), /unknown dataset 'no-such-dataset'/);
   const file = join(idxDir, 't10k-images-idx3-ubyte');
   await assert.rejects(loadDataset(file, { resolution: 8 }), /is a file, not an image folder/);
@@ -122,4 +170,112 @@ test('Fashion-MNIST from /usr/share/datasets: 60,000 train, 10,000 test, 10 bala
   assert.deepEqual(counts, new Array(10).fill(7000));
   // The padding is black.
   assert.ok(imageAt(ds, 0).subarray(0, 64).every((v) => v === 0));
+});
+
+test('a folder of class sub-folders splits by class: every class on both sides, deterministic, independent of creation order', async () => {
+  const dir = join(root, 'classes');
+  const ds = await loadDataset(dir, { resolution: 8 });
+  assert.deepEqual([ds.count, ds.train, ds.test, ds.split?.rule], [90, { start: 0, end: 81 }, { start: 81, end: 90 }, 'stratified']);
+  assert.deepEqual(ds.classNames, CLASSES);
+  assert.deepEqual(classCounts(ds, ds.train), [27, 27, 27]);
+  assert.deepEqual(classCounts(ds, ds.test), [3, 3, 3]);
+  // Each class's test images are the last three of its hash order; pixels and labels moved with the files.
+  for (const [c, cls] of CLASSES.entries()) {
+    const paths = Array.from({ length: PER_CLASS }, (_, i) => `${cls}/img${String(i).padStart(3, '0')}.png`);
+    const tail = [...paths].sort((a, b) => fnv1a32(a) - fnv1a32(b)).slice(-3);
+    assert.deepEqual(new Set(ds.files?.slice(81).filter((f) => f.startsWith(`${cls}/`))), new Set(tail), cls);
+  }
+  pixelsFollowFiles(ds);
+  // The first nine training images already hold every class (classes are interleaved).
+  assert.deepEqual(classCounts(ds, { start: 0, end: 9 }), [3, 3, 3]);
+
+  const again = await loadDataset(dir, { resolution: 8 });
+  const reversed = await loadDataset(join(root, 'classes-reversed'), { resolution: 8 });
+  assert.deepEqual(again.files, ds.files);
+  assert.deepEqual(again.pixels, ds.pixels);
+  assert.deepEqual(reversed.files, ds.files, 'files written in the reverse order split the same');
+  assert.deepEqual(reversed.pixels, ds.pixels);
+
+  // An explicit train count is shared by class size; limit keeps a share of every class.
+  const sixty = await loadDataset(dir, { resolution: 8, train: 60 });
+  assert.deepEqual([classCounts(sixty, sixty.train), classCounts(sixty, sixty.test)], [[20, 20, 20], [10, 10, 10]]);
+  // 40 test images: 13⅓ per class, the one left over to the first class. Unequal parts move images
+  // far from their decode order, so this also checks that pixels and labels travel with their files.
+  const fifty = await loadDataset(dir, { resolution: 8, train: 50 });
+  assert.deepEqual([classCounts(fifty, fifty.train), classCounts(fifty, fifty.test)], [[16, 17, 17], [14, 13, 13]]);
+  pixelsFollowFiles(fifty);
+  const limited = await loadDataset(dir, { resolution: 8, limit: 30 });
+  assert.deepEqual([limited.count, classCounts(limited, limited.train), classCounts(limited, limited.test)], [30, [9, 9, 9], [1, 1, 1]]);
+
+  // The paper's rule on request: the test part is the last tenth in path order, all frogs.
+  const ordered = await loadDataset(dir, { resolution: 8, split: 'ordered' });
+  assert.deepEqual(classCounts(ordered, ordered.test), [0, 0, 9]);
+
+  const summary = summariseDataset(ds);
+  assert.deepEqual(summary.classes?.map((c) => [c.name, c.train, c.test]), [['cat', 27, 3], ['dog', 27, 3], ['frog', 27, 3]]);
+  assert.match(summary.split?.description ?? '', /stratified by class \(stable hash of the relative path\), 10 % of each class to test/);
+
+  await assert.rejects(loadDataset('shapes:20', { resolution: 8, split: 'stratified' }), /shapes has no file paths to hash/);
+  await assert.rejects(loadDataset(dir, { resolution: 8, split: 'random' as never }), /split must be ordered or stratified, got 'random'/);
+});
+
+test('grey folders load as one channel; one colour image makes the folder RGB with one notice', async (t) => {
+  const dir = join(root, 'grey');
+  await greyPng(join(dir, 'a.png'), 10);
+  await greyPng(join(dir, 'b.png'), 200);
+  // An RGB file whose pixels all have R = G = B is grey too.
+  await rawPng(join(dir, 'c.png'), fill(8, [70, 70, 70]), 3);
+  assert.equal((await sharp(join(dir, 'c.png')).metadata()).channels, 3);
+  const grey = await loadDataset(dir, { resolution: 8 });
+  assert.deepEqual([grey.channels, grey.pixels.length, grey.notices], [1, 3 * 64, []]);
+  assert.deepEqual([imageAt(grey, 0)[0], imageAt(grey, 1)[0], imageAt(grey, 2)[0]], [10, 200, 70]);
+  assert.match(grey.source, /all grey: 1 channel/);
+  const asked = await loadDataset(dir, { resolution: 8, channels: 3 });
+  assert.deepEqual([asked.channels, asked.notices, Array.from(imageAt(asked, 1).subarray(0, 3))], [3, [], [200, 200, 200]]);
+
+  const mixed = join(root, 'mixed');
+  await cp(dir, mixed, { recursive: true });
+  const colour = fill(8, [70, 70, 70]);
+  colour.splice(3 * 27, 3, 255, 0, 0); // one red pixel
+  await rawPng(join(mixed, 'd.png'), colour, 3);
+  const warn = t.mock.method(console, 'warn', () => undefined);
+  const ds = await loadDataset(mixed, { resolution: 8 });
+  assert.equal(ds.channels, 3);
+  assert.equal(ds.notices?.length, 1);
+  assert.match(ds.notices?.[0] ?? '', /1 of 4 images are in colour \(d\.png\).*read as 3 channels/);
+  assert.ok(ds.notices?.[0].includes(mixed), 'the notice names the folder');
+  assert.equal(warn.mock.callCount(), 0, 'the loader prints nothing itself; the command prints the notice once');
+  assert.deepEqual(Array.from(imageAt(ds, 1).subarray(0, 3)), [200, 200, 200]);
+  const forcedGrey = await loadDataset(mixed, { resolution: 8, channels: 1 });
+  assert.deepEqual([forcedGrey.channels, forcedGrey.notices], [1, []]);
+});
+
+test('transparency is composited over white by default, or over the background asked for', async () => {
+  const dir = join(root, 'alpha');
+  // RGBA: the left half transparent, the right half opaque blue; row 0 of the right half red at alpha 128.
+  const rgba: number[] = [];
+  for (let y = 0; y < 8; y++) for (let x = 0; x < 8; x++) rgba.push(...(x < 4 ? [9, 9, 9, 0] : y === 0 ? [255, 0, 0, 128] : [0, 0, 255, 255]));
+  await rawPng(join(dir, 'rgba.png'), rgba, 4);
+  // Grey + alpha, fully transparent: takes the background's colour, not its first component.
+  await rawPng(join(dir, 'grey-alpha.png'), fill(8, [50, 0]), 2);
+  assert.deepEqual(Object.values((({ channels, hasAlpha }) => ({ channels, hasAlpha }))(await sharp(join(dir, 'grey-alpha.png')).metadata())), [2, true]);
+  const px = (ds: Dataset, i: number, x: number, y: number) => Array.from(imageAt(ds, i).subarray((y * 8 + x) * 3, (y * 8 + x) * 3 + 3));
+  const near = (got: number[], want: number[]) => assert.ok(got.every((v, k) => Math.abs(v - want[k]) <= 1), `${got} vs ${want}`);
+
+  const white = await loadDataset(dir, { resolution: 8 });
+  assert.deepEqual(white.files, ['grey-alpha.png', 'rgba.png']);
+  assert.equal(white.channels, 3);
+  assert.deepEqual(px(white, 0, 3, 3), [255, 255, 255]);
+  assert.deepEqual(px(white, 1, 1, 5), [255, 255, 255]);
+  assert.deepEqual(px(white, 1, 6, 5), [0, 0, 255]);
+  near(px(white, 1, 6, 0), [255, 127, 127]);
+  assert.match(white.source, /transparency over white \(#ffffff\): 2 image\(s\) with alpha/);
+
+  const black = await loadDataset(dir, { resolution: 8, background: [0, 0, 0] });
+  assert.deepEqual(px(black, 1, 1, 5), [0, 0, 0]);
+  near(px(black, 1, 6, 0), [128, 0, 0]);
+  assert.match(black.source, /transparency over black \(#000000\)/);
+  const red = await loadDataset(dir, { resolution: 8, background: [255, 0, 0] });
+  assert.deepEqual(px(red, 0, 3, 3), [255, 0, 0]);
+  await assert.rejects(loadDataset(dir, { resolution: 8, background: [0, 0, 256] as never }), /background must be \[r, g, b\] with integers 0\.\.255, got \[0,0,256\]/);
 });

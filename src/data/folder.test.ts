@@ -55,7 +55,7 @@ after(() => rm(root, { recursive: true, force: true }));
 test('reads PNG/JPEG/WebP recursively, labels from sub-folders, skips broken files with one warning each', async (t) => {
   const warn = t.mock.method(console, 'warn', () => undefined);
   const dir = join(root, 'by-folder');
-  const got = await readImageFolder(dir, { resolution: 8, channels: 3 });
+  const got = await readImageFolder(dir, { resolution: 8, channels: 3, order: 'ordered' });
   assert.deepEqual(got.files, ['cats/a.png', 'cats/b.JPG', 'dogs/c.webp', 'dogs/nested/d.png']);
   assert.deepEqual(got.classNames, ['cats', 'dogs']);
   assert.deepEqual(Array.from(got.labels ?? []), [0, 0, 1, 1]);
@@ -81,7 +81,7 @@ test('reads PNG/JPEG/WebP recursively, labels from sub-folders, skips broken fil
 test('labels.csv gives the labels; grey output has one channel; limit keeps the first images', async (t) => {
   t.mock.method(console, 'warn', () => undefined);
   const dir = join(root, 'csv');
-  const got = await readImageFolder(dir, { resolution: 16, channels: 1 });
+  const got = await readImageFolder(dir, { resolution: 16, channels: 1, order: 'ordered' });
   assert.deepEqual(got.files, ['sub/y.webp', 'x.png']);
   assert.deepEqual(got.classNames, ['coat', 'shirt']);
   assert.deepEqual(Array.from(got.labels ?? []), [0, 1]);
@@ -90,13 +90,13 @@ test('labels.csv gives the labels; grey output has one channel; limit keeps the 
   assert.ok(got.pixels.subarray(0, 256).every((v) => v === 0));
   assert.ok(got.pixels.subarray(256).every((v) => v === 255));
 
-  const one = await readImageFolder(dir, { resolution: 8, channels: 3, limit: 1 });
+  const one = await readImageFolder(dir, { resolution: 8, channels: 3, limit: 1, order: 'ordered' });
   assert.deepEqual(one.files, ['sub/y.webp']);
   assert.deepEqual(one.classNames, ['coat', 'shirt'], 'classes come from all files, not only the kept ones');
 
   // Integer labels are class indices.
   await writeFile(join(dir, 'labels.csv'), 'x.png,3\nsub/y.webp,0\n');
-  const ints = await readImageFolder(dir, { resolution: 8, channels: 1 });
+  const ints = await readImageFolder(dir, { resolution: 8, channels: 1, order: 'ordered' });
   assert.deepEqual(ints.classNames, ['0', '1', '2', '3']);
   assert.deepEqual(Array.from(ints.labels ?? []), [0, 3]);
 
@@ -105,6 +105,18 @@ test('labels.csv gives the labels; grey output has one channel; limit keeps the 
   await writeFile(join(dir, 'labels.csv'), 'x.png,a\nsub/y.webp,b\nz.png,c\n');
   await assert.rejects(readImageFolder(dir, { resolution: 8, channels: 1 }), /names 1 file\(s\) that are not images.*z\.png/);
   await writeFile(join(dir, 'labels.csv'), 'file,label\nx.png,shirt\n"sub/y.webp",coat\n');
+});
+
+test('a labelled folder is decoded in its classes\' interleaved hash order, so limit keeps every class', async () => {
+  const dir = join(root, 'many');
+  for (const cls of ['a', 'b']) for (let i = 0; i < 6; i++) await solid(join(dir, cls, `${i}.png`), [cls === 'a' ? 20 : 255, 40 * i, 0], 8, 8);
+  const got = await readImageFolder(dir, { resolution: 8, limit: 4 });
+  assert.equal(got.order, 'stratified');
+  assert.deepEqual(Array.from(got.labels ?? []), [0, 1, 0, 1]);
+  assert.equal(got.channels, 3, 'colour images: 3 channels without being asked');
+  assert.equal(got.colourFiles.length, 4);
+  const ordered = await readImageFolder(dir, { resolution: 8, limit: 4, order: 'ordered' });
+  assert.deepEqual(ordered.files, ['a/0.png', 'a/1.png', 'a/2.png', 'a/3.png']);
 });
 
 test('images are resized to cover the square and centre-cropped', async () => {

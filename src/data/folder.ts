@@ -1,6 +1,6 @@
 // An image folder as a dataset: every PNG/JPEG/WebP below the folder (recursively, hidden entries
-// skipped), in the order of their relative paths (plain code-unit order, so it does not depend on
-// the locale). Labels, in this order of precedence:
+// skipped), listed in the order of their relative paths (plain code-unit order, so it does not
+// depend on the locale). Labels, in this order of precedence:
 //   - a labels.csv at the folder's root, columns `file,label` (header optional, file relative to the
 //     folder): every image must have a row and every row must name an image. Labels that are all
 //     non-negative integers are used as class indices (class names "0".."max"); otherwise the
@@ -9,34 +9,50 @@
 //   - otherwise the dataset is unlabelled.
 // Class names come from all files found, before decoding, so a skipped image or `limit` never
 // renumbers classes. A file that cannot be decoded (truncated, not an image) is skipped with one
-// warning line.
+// warning line. Labelled folders are decoded in their classes' interleaved hash order
+// (src/data/split.ts), so that `limit` keeps a share of every class; unlabelled ones, or any with
+// `order: 'ordered'`, in path order.
+// Channels and transparency: see src/data/decode.ts (without `channels`, a folder whose images are
+// all grey is one channel; alpha is composited over white unless `background` says otherwise).
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { decodeImageFile } from '../io/images.js';
+import { decodeImageList, validateBackground, WHITE, type Rgb } from './decode.js';
+import { samplingOrder, type SplitRule } from './split.js';
 
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp'];
 const LABELS_CSV = 'labels.csv';
-/** Images decoded at once; libvips also threads inside each decode. */
-const DECODE_CONCURRENCY = 8;
 
 export interface FolderOptions {
   resolution: number;
-  channels: 1 | 3;
-  /** Keep at most this many decodable images (the first ones in path order). */
+  /** 1 (grey) or 3 (RGB); default: 1 when every image is grey, else 3. */
+  channels?: 1 | 3;
+  /** Colour that transparent pixels are composited over; default white. */
+  background?: Rgb;
+  /** Keep at most this many decodable images (the first ones in decode order). */
   limit?: number;
+  /** Decode order: 'ordered' (path order) or 'stratified' (classes interleaved by path hash); default: stratified when labelled. */
+  order?: SplitRule;
 }
 
 export interface FolderImages {
-  /** Paths relative to the folder, '/'-separated, one per decoded image. */
+  /** Paths relative to the folder, '/'-separated, one per decoded image, in decode order. */
   files: string[];
   /** uint8 [N, resolution, resolution, channels]. */
   pixels: Uint8Array;
+  channels: 1 | 3;
   labels: Int32Array | null;
   classNames: string[];
   /** Files that were skipped because they could not be decoded. */
   skipped: string[];
   /** How the labels were found. */
   labelSource: 'labels.csv' | 'sub-folders' | 'none';
+  /** Decoded images with colour (empty when read as 1 channel: grey on request or all grey). */
+  colourFiles: string[];
+  /** Decoded images whose file has an alpha channel. */
+  alphaCount: number;
+  background: Rgb;
+  /** The decode order used, and so the split rule the folder is meant for. */
+  order: SplitRule;
 }
 
 const isImageFile = (name: string) => IMAGE_EXTENSIONS.some((ext) => name.toLowerCase().endsWith(ext));
@@ -135,7 +151,6 @@ async function findLabelNames(dir: string, files: string[]): Promise<{ names: st
 
 /** Reads an image folder into a uint8 NHWC cache (see the header comment for order and labels). */
 export async function readImageFolder(dir: string, opts: FolderOptions): Promise<FolderImages> {
-  const { resolution, channels } = opts;
   const info = await stat(dir).catch(() => null);
   if (!info?.isDirectory()) throw new Error(`${dir}: not a folder`);
   const candidates = await listImages(dir);
@@ -144,47 +159,28 @@ export async function readImageFolder(dir: string, opts: FolderOptions): Promise
   }
   const { names, source } = await findLabelNames(dir, candidates);
   const { indices, classNames } = names ? indexLabels(names) : { indices: null, classNames: [] };
+  const background = validateBackground(opts.background ?? [...WHITE]);
 
-  const limit = opts.limit ?? Infinity;
-  const imageBytes = resolution * resolution * channels;
-  const cap = Math.min(limit, candidates.length);
-  const pixels = new Uint8Array(cap * imageBytes);
-  const labels: number[] = [];
-  const files: string[] = [];
-  const skipped: string[] = [];
-
-  // Decode in order, a window at a time, until `limit` images are in.
-  for (let start = 0; start < candidates.length && files.length < cap; start += DECODE_CONCURRENCY) {
-    const window = candidates.slice(start, start + DECODE_CONCURRENCY);
-    const decoded = await Promise.all(
-      window.map((rel) =>
-        decodeImageFile(join(dir, rel), resolution, channels).then(
-          (data) => ({ ok: true as const, data }),
-          (err: unknown) => ({ ok: false as const, reason: (err instanceof Error ? err.message : String(err)).split('\n')[0] }),
-        ),
-      ),
-    );
-    decoded.forEach((result, k) => {
-      const rel = window[k];
-      if (!result.ok) {
-        console.warn(`lia: warning: skipping ${join(dir, rel)}: cannot decode (${result.reason})`);
-        skipped.push(rel);
-        return;
-      }
-      if (files.length >= cap) return;
-      pixels.set(result.data, files.length * imageBytes);
-      files.push(rel);
-      if (indices) labels.push(indices[start + k]);
-    });
-  }
-  if (files.length === 0) throw new Error(`${dir}: none of its ${candidates.length} image files could be decoded`);
+  const rule = opts.order ?? (indices ? 'stratified' : 'ordered');
+  const order = rule === 'stratified' ? samplingOrder(candidates, indices) : candidates.map((_, i) => i);
+  const decoded = await decodeImageList(
+    order.map((i) => join(dir, candidates[i])),
+    { resolution: opts.resolution, channels: opts.channels ?? 'auto', background, limit: opts.limit },
+  );
+  if (decoded.kept.length === 0) throw new Error(`${dir}: none of its ${candidates.length} image files could be decoded`);
+  const keptFiles = decoded.kept.map((k) => order[k]);
 
   return {
-    files,
-    pixels: files.length === cap ? pixels : pixels.slice(0, files.length * imageBytes),
-    labels: indices ? Int32Array.from(labels) : null,
+    files: keptFiles.map((i) => candidates[i]),
+    pixels: decoded.pixels,
+    channels: decoded.channels,
+    labels: indices ? Int32Array.from(keptFiles, (i) => indices[i]) : null,
     classNames,
-    skipped,
+    skipped: decoded.skipped.map((k) => candidates[order[k]]),
     labelSource: source,
+    colourFiles: decoded.colour.map((k) => candidates[order[k]]),
+    alphaCount: decoded.alphaCount,
+    background,
+    order: rule,
   };
 }

@@ -10,7 +10,23 @@ export {
   type Dataset,
   type IndexRange,
   type LoadOptions,
+  type SplitInfo,
 } from './dataset.js';
+export { fnv1a32, stratifiedSplit, samplingOrder, interleave, SPLIT_RULES, type SplitRule, type StratifiedSplit } from './split.js';
+export { parseBackground, describeBackground, WHITE, BLACK, type Rgb } from './decode.js';
+export {
+  readEmoji,
+  findEmojiPackages,
+  parseEmojiVendors,
+  EMOJI_VENDORS,
+  EMOJI_PACKAGES,
+  EMOJI_INSTALL_COMMAND,
+  EMOJI_DIR_ENV,
+  type EmojiVendor,
+  type EmojiPackage,
+  type EmojiImages,
+  type EmojiOptions,
+} from './emoji.js';
 export {
   BatchIterator,
   evalBatches,

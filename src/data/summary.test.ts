@@ -8,6 +8,8 @@ test('summary: split counts, per-class counts and pixel moments in [-1, 1] match
   const ds = await loadDataset('shapes:120', { resolution: 8, train: 100 });
   const s = summariseDataset(ds);
   assert.deepEqual([s.count, s.train.count, s.test.count, s.channels], [120, 100, 20, 3]);
+  assert.deepEqual([s.split?.rule, s.notices], ['ordered', []]);
+  assert.match(s.split?.description ?? '', /first 100 train/);
   assert.equal(s.classes?.length, 4);
   assert.equal(s.classes?.reduce((a, c) => a + c.train, 0), 100);
   assert.equal(s.classes?.reduce((a, c) => a + c.test, 0), 20);

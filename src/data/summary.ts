@@ -1,5 +1,5 @@
 // A dataset's vital statistics, as printed by `lia data info` and saved beside runs.
-import { rangeSize, type Dataset, type IndexRange } from './dataset.js';
+import { rangeSize, type Dataset, type IndexRange, type SplitInfo } from './dataset.js';
 
 export interface PixelStats {
   /** Mean and standard deviation of pixel values scaled to [-1, 1], over all channels. */
@@ -24,10 +24,14 @@ export interface DatasetSummary {
   channels: number;
   train: IndexRange & { count: number };
   test: IndexRange & { count: number };
-  /** null for unlabelled data. */
+  /** How train and test were chosen; null when the dataset's producer did not say. */
+  split: SplitInfo | null;
+  /** Per-class image counts in each part; null for unlabelled data. */
   classes: ClassCount[] | null;
   /** Over the train part (the whole dataset when the train part is empty). */
   pixels: PixelStats;
+  /** The loader's notices (e.g. a folder mixing grey and colour images). */
+  notices: string[];
 }
 
 /** Pixel statistics over a range of images, in the [-1, 1] scale the models see. */
@@ -79,7 +83,9 @@ export function summariseDataset(ds: Dataset): DatasetSummary {
     channels: ds.channels,
     train: { ...ds.train, count: rangeSize(ds.train) },
     test: { ...ds.test, count: rangeSize(ds.test) },
+    split: ds.split ?? null,
     classes,
     pixels: pixelStats(ds, statsRange),
+    notices: ds.notices ?? [],
   };
 }
