@@ -6,7 +6,8 @@
 // [N, d] (LIA's disentangled space) unless a function says otherwise. Every function that returns a
 // tensor gives it to the caller to dispose.
 import * as tf from '@tensorflow/tfjs';
-import { modelFromBytes, encodeIn, encodeY, initialCode, disposeModel, type LiaModel } from './invert/model.js';
+import { modelFromBytes, encodeIn, encodeY, initialCode, requireEncoder, type LiaModel } from './invert/model.js';
+import { reconstruct as reconstructWith } from './models/checkpoints.js';
 import { refineAsync, REFINE_DEFAULTS, type RefineInit, type RefineSpace, type RefineStep } from './invert/refine.js';
 import { interpolateImages, mixImages } from './invert/apps.js';
 import { fitDirectionsFromCodes, editSeries, type Direction, type FitOptions } from './invert/directions.js';
@@ -87,10 +88,11 @@ export function encode(m: LiaModel, x: tf.Tensor4D, space: 'y' | 'z' = 'y'): tf.
   return encodeIn(m, x, space);
 }
 
-/** g(f(x)): each image encoded and decoded in one pass. */
+/** g(f(x)): each image encoded and decoded in one pass (W+ encoders and the baseline's z included). */
 export function reconstruct(m: LiaModel, x: tf.Tensor4D): tf.Tensor4D {
   checkImages(m, x, 'reconstruct');
-  return tf.tidy(() => m.G.render(encodeY(m, x)));
+  const { E, config } = requireEncoder(m, 'reconstruct');
+  return reconstructWith(E, m.G, config.predicts, x);
 }
 
 /** Images of codes: y [N, d] or one y per style input [N, styleInputs, d]; z [N, d] with space 'z'. */

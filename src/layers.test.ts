@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { builtinModules } from 'node:module';
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const DIST = dirname(fileURLToPath(import.meta.url));
@@ -77,4 +78,16 @@ test('the walk finds what it must refuse', () => {
   const { problems } = walk([join(DIST, 'cli.js')]);
   assert.ok(problems.some((p) => p.includes('commander')), problems.join('\n'));
   assert.ok(problems.some((p) => p.includes('node:')) || problems.some((p) => p.includes('Node-only code')), problems.join('\n'));
+});
+
+test('the npm package ships dist (without tests), the web build, the models and the addon sources — not results/', () => {
+  const root = join(DIST, '..');
+  const r = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const files = (JSON.parse(r.stdout) as Array<{ files: Array<{ path: string }> }>)[0].files.map((f) => f.path);
+  const bad = files.filter((f) => f.startsWith('results/') || f.startsWith('src/') || f.startsWith('web/') || /\.test\.(js|d\.ts)$/.test(f));
+  assert.deepEqual(bad, []);
+  for (const want of ['dist/index.js', 'dist/node.js', 'dist/cli.js', 'dist/web/index.html', 'native/torch/lia_torch.cc', 'scripts/build-torch.mjs']) assert.ok(files.includes(want), `${want} is not shipped`);
+  assert.ok(files.some((f) => /^models\/[^/]+\/model\.safetensors$/.test(f)), 'no model is shipped');
+  assert.ok(files.some((f) => /^dist\/web\/assets\/.*\.wasm$/.test(f)), 'the web build ships no wasm');
 });

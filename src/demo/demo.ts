@@ -16,9 +16,8 @@ import { trainFeatureNet } from '../train/features.js';
 import { createRunDir } from '../train/run-dir.js';
 import type { Trainable } from '../train/run-loop.js';
 import { runWithProgress } from '../train/progress-run.js';
-import { type FeatureNet } from '../models/features.js';
 import { loadFeatureNet } from '../io/network-files.js';
-import { initialCode, type LiaModel } from '../invert/model.js';
+import { initialCode } from '../invert/model.js';
 import { renderCode, REFINE_DEFAULTS, type RefineInit } from '../invert/refine.js';
 import * as lia from '../node.js';
 import { asGeneratorLike } from '../metrics/index.js';
@@ -311,7 +310,6 @@ export async function runDemo(opts: DemoOptions, engine: EngineInfo): Promise<De
     let edited: string[] = [];
     if (ds.labels && ds.classNames.length >= 2) {
       const nFit = Math.min(3000, ds.train.end - ds.train.start);
-      const d = m.G.config.latentSize;
       const xFit = imagesAt(ds, Array.from({ length: nFit }, (_, k) => ds.train.start + k));
       const labels = ds.labels.subarray(ds.train.start, ds.train.start + nFit);
       const dirs = await lia.fitDirections(m, xFit, labels, ds.classNames, { iterations: 300, batch: 250 });

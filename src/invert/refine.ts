@@ -102,8 +102,22 @@ export class Refinement {
     this.target = net ? tf.tidy(() => net.features(x, [this.layer])[this.layer]) : null;
   }
 
-  /** One Adam step on every image's code; the batch-mean losses before the update. */
+  /** One Adam step on every image's code; the batch-mean losses before the update, read synchronously (Node, wasm, cpu). */
   step(): RefineStep {
+    return this.record(this.update().map((t) => t.dataSync()[0]));
+  }
+
+  /**
+   * The same, read asynchronously: GPU backends in a browser cannot read synchronously (WebGPU's
+   * synchronous read returns zeros on some adapters and loses the device).
+   */
+  async stepAsync(): Promise<RefineStep> {
+    const parts = this.update();
+    return this.record(await Promise.all(parts.map(async (t) => (await t.data())[0])));
+  }
+
+  /** The Adam update; returns [loss, mse, perceptual] scalars for the caller to read (and disposes them after). */
+  private update(): tf.Scalar[] {
     const { G, x, opts, code, target, layer } = this;
     let parts: tf.Scalar[] = [];
     const loss = this.opt.minimize(() => {
@@ -113,23 +127,45 @@ export class Refinement {
       parts = [tf.keep(mse.clone()), tf.keep(per.clone())];
       return tf.add(mse, tf.mul(per, opts.beta)) as tf.Scalar;
     });
-    const [l, m, p] = [loss, ...parts].map((t) => t.dataSync()[0]);
-    tf.dispose([loss, ...parts]);
+    this.pending = [loss, ...parts];
+    return this.pending;
+  }
+
+  private pending: tf.Scalar[] = [];
+
+  private record([l, m, p]: number[]): RefineStep {
+    tf.dispose(this.pending);
+    this.pending = [];
     const step = this.history.length + 1;
-    if (!Number.isFinite(l)) throw new Error(`refinement diverged at step ${step} (loss ${l}); lower the learning rate (--lr ${opts.lr})`);
+    if (!Number.isFinite(l)) throw new Error(`refinement diverged at step ${step} (loss ${l}); lower the learning rate (--lr ${this.opts.lr})`);
     const s = { step, loss: l, mse: m, perceptual: p };
     this.history.push(s);
     return s;
   }
 
   /** The code so far, its images and their per-image MSE (new tensors, the caller's to dispose). */
-  result(): RefineResult {
-    const images = renderCode(this.G, this.opts.space, this.code);
-    const finalMse = tf.tidy(() => tf.mean(tf.squaredDifference(this.x, images), [1, 2, 3]).dataSync() as Float32Array);
+  async result(): Promise<RefineResult> {
+    const { images, mse } = this.final();
+    const finalMse = (await mse.data()) as Float32Array;
+    mse.dispose();
     return { code: this.code.clone(), images, history: [...this.history], finalMse };
   }
 
+  /** result() read synchronously. */
+  resultSync(): RefineResult {
+    const { images, mse } = this.final();
+    const finalMse = mse.dataSync() as Float32Array;
+    mse.dispose();
+    return { code: this.code.clone(), images, history: [...this.history], finalMse };
+  }
+
+  private final(): { images: tf.Tensor4D; mse: tf.Tensor } {
+    const images = renderCode(this.G, this.opts.space, this.code);
+    return { images, mse: tf.tidy(() => tf.mean(tf.squaredDifference(this.x, images), [1, 2, 3])) };
+  }
+
   dispose(): void {
+    tf.dispose(this.pending);
     this.code.dispose();
     this.opt.dispose();
     this.target?.dispose();
@@ -144,7 +180,7 @@ export function refine(G: Generator, x: tf.Tensor4D, init: tf.Tensor, opts: Refi
       const s = r.step();
       opts.onStep?.(s);
     }
-    return r.result();
+    return r.resultSync();
   } finally {
     r.dispose();
   }
@@ -164,11 +200,11 @@ export async function refineAsync(G: Generator, x: tf.Tensor4D, init: tf.Tensor,
         stopped = true;
         break;
       }
-      const s = r.step();
+      const s = await r.stepAsync();
       opts.onStep?.(s);
       await new Promise<void>((resolve) => setTimeout(resolve, 0));
     }
-    return { ...r.result(), stopped };
+    return { ...(await r.result()), stopped };
   } finally {
     r.dispose();
   }

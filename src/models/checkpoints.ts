@@ -78,27 +78,27 @@ export function reconstruct(E: Encoder, G: Generator, predicts: 'y' | 'z', x: tf
 export function codeStatistics(G: Generator, predicts: 'y' | 'z', samples: number, seed: number): { mean: tf.Tensor1D; std: tf.Tensor1D } {
   const d = G.config.latentSize;
   if (predicts === 'z') return { mean: tf.zeros([d]), std: tf.ones([d]) };
-  const rng = new Rng(seed);
-  const sum = new Float64Array(d);
-  const sq = new Float64Array(d);
-  for (let done = 0; done < samples; ) {
-    const n = Math.min(1000, samples - done);
-    const z = new Float32Array(n * d);
-    for (let i = 0; i < z.length; i++) z[i] = rng.normal();
-    const y = tf.tidy(() => G.toY(tf.tensor2d(z, [n, d])));
-    const v = y.dataSync();
-    y.dispose();
-    for (let i = 0; i < v.length; i++) {
-      sum[i % d] += v[i];
-      sq[i % d] += v[i] * v[i];
+  // Two passes over the same seeded draws, accumulated on the device (no read-back, so it runs on
+  // every backend, browsers' GPUs included): the mean, then the mean squared deviation from it.
+  const chunks = (visit: (y: tf.Tensor2D) => tf.Tensor1D): tf.Tensor1D => {
+    const rng = new Rng(seed);
+    let acc = tf.zeros([d]) as tf.Tensor1D;
+    for (let done = 0; done < samples; ) {
+      const n = Math.min(1000, samples - done);
+      const z = new Float32Array(n * d);
+      for (let i = 0; i < z.length; i++) z[i] = rng.normal();
+      const next = tf.tidy(() => tf.add(acc, visit(G.toY(tf.tensor2d(z, [n, d])))) as tf.Tensor1D);
+      acc.dispose();
+      acc = next;
+      done += n;
     }
-    done += n;
-  }
-  const mean = new Float32Array(d);
-  const std = new Float32Array(d);
-  for (let j = 0; j < d; j++) {
-    mean[j] = sum[j] / samples;
-    std[j] = Math.sqrt(Math.max(sq[j] / samples - mean[j] * mean[j], 1e-12));
-  }
-  return { mean: tf.tensor1d(mean), std: tf.tensor1d(std) };
+    return acc;
+  };
+  const sum = chunks((y) => tf.sum(y, 0) as tf.Tensor1D);
+  const mean = tf.tidy(() => tf.div(sum, samples) as tf.Tensor1D);
+  sum.dispose();
+  const sq = chunks((y) => tf.sum(tf.square(tf.sub(y, mean)), 0) as tf.Tensor1D);
+  const std = tf.tidy(() => tf.sqrt(tf.maximum(tf.div(sq, samples), 1e-12)) as tf.Tensor1D);
+  sq.dispose();
+  return { mean, std };
 }

@@ -134,9 +134,10 @@ test('studio: every slider changes its output, refinement lowers the loss, downl
     const { first, last } = await page.evaluate(() => ({ ...document.getElementById('refStep')!.dataset }));
     assert.ok(Number(last) < Number(first), `refinement loss ${first} → ${last}`);
     // Downloads: the reconstruction PNG and the codes.
+    // Two clicks in a row: each download is its own action, so neither is dropped.
     await page.evaluate(() => (document.querySelector('a.dl[data-canvas="recA"]') as HTMLElement).click());
     await page.evaluate(() => document.getElementById('codesDl')!.click());
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + 60_000;
     while (!(existsSync(join(downloads, 'recA.png')) && existsSync(join(downloads, 'codes.safetensors'))) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     const png = await sharp(join(downloads, 'recA.png')).raw().toBuffer({ resolveWithObject: true });
     assert.equal(png.info.width, 32);

@@ -1,7 +1,7 @@
 // Snapshot files (Node): every variable of a training state (models, EMA, optimiser moments) in one
 // safetensors file, the run's config and the loop state (step, RNG, data position) in its metadata.
 // The codec itself is io/checkpoint.ts (platform-free).
-import { readSafetensorsFile, writeSafetensorsFile } from '../io/safetensors-file.js';
+import { writeSafetensorsFile } from '../io/safetensors-file.js';
 import { decodeSnapshot, snapshotTensors, type SnapshotContents, type VariableGroups } from '../io/checkpoint.js';
 
 

@@ -1,6 +1,6 @@
 // The studio page: the library (src/index.ts) in the browser. Everything runs locally; the models
 // come from the server's /models/index.json (lia studio). URL parameters: ?backend=wasm|webgl|webgpu|cpu
-// and ?model=<id> choose them; ?bench=N runs the latency benchmark (lia bench studio) and exposes it.
+// and ?model=<id> choose them; window.__liaBench(N) is the latency benchmark (lia bench studio).
 import './style.css';
 import * as lia from '../../src/index.js';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
@@ -410,7 +410,7 @@ async function codesBytes(): Promise<Uint8Array> {
 function wireDownloads(): void {
   for (const a of document.querySelectorAll<HTMLAnchorElement>('a.dl[data-canvas]')) {
     a.addEventListener('click', () =>
-      void act('download', async () => {
+      void act(`download ${a.dataset.canvas}`, async () => {
         const canvas = $<HTMLCanvasElement>(a.dataset.canvas!);
         const blob = await new Promise<Blob | null>((ok) => canvas.toBlob(ok, 'image/png'));
         if (!blob) throw new Error('the canvas could not be encoded as PNG');
@@ -418,7 +418,7 @@ function wireDownloads(): void {
       }),
     );
   }
-  $('codesDl').addEventListener('click', () => void act('download', async () => download(new Blob([(await codesBytes()) as BlobPart]), 'codes.safetensors')));
+  $('codesDl').addEventListener('click', () => void act('download codes', async () => download(new Blob([(await codesBytes()) as BlobPart]), 'codes.safetensors')));
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -451,7 +451,7 @@ function wireSlider(id: string, outId: string, fn: () => Promise<void>): void {
   });
 }
 
-/** ?bench=N: the median latency of encode + reconstruct over N runs and refinement steps/s (lia bench studio). */
+/** The median latency of encode + reconstruct over N runs and refinement steps/s (lia bench studio). */
 async function bench(n: number): Promise<Record<string, unknown>> {
   const { model } = requireEncoder();
   const a = state.slots.A;
@@ -533,8 +533,8 @@ async function main(): Promise<void> {
   wireDownloads();
   $('bundleNote').textContent = `backend ${engineLine()}${crossOriginIsolated ? ', cross-origin isolated' : ''}`;
 
-  const n = Number(params.get('bench'));
-  if (n > 0) (window as unknown as { __bench: unknown }).__bench = await bench(n);
+  // The hook lia bench studio calls (src/bench/studio.ts).
+  (window as unknown as { __liaBench: typeof bench }).__liaBench = bench;
 }
 
 /** After a backend switch, re-encode A and B on the new backend (their tensors moved with tfjs). */

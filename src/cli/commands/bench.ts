@@ -6,6 +6,9 @@ import { addEngineOptions, initEngineFrom, parsePositiveInt, type EngineOptions 
 import { defaultBackend, BACKENDS, type BackendName } from '../../engine/backend.js';
 import { benchDrift } from '../../bench/drift.js';
 import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { benchStudio, studioBenchTable, ensureDir } from '../../bench/studio.js';
+import { PACKAGE_ROOT } from './studio.js';
 import { addTorchReference, benchKernels, median, type KernelRow } from '../../bench/kernels.js';
 import { formatTable } from '../table.js';
 import { benchTrain, benchTrainTorch, benchConfig, randomDataset, type TrainBenchOptions } from '../../bench/train.js';
@@ -33,6 +36,7 @@ export function registerBench(program: Command): void {
   const bench = program.command('bench').description('performance benchmarks (medians of repeated runs)');
   registerBenchTrain(bench);
   registerBenchDrift(bench);
+  registerBenchStudio(bench);
   addEngineOptions(
     bench
       .command('kernels')
@@ -197,6 +201,34 @@ interface DriftOpts {
   threads?: number;
   json?: boolean;
   out?: string;
+}
+
+function registerBenchStudio(bench: Command): void {
+  bench
+    .command('studio')
+    .description('the studio in headless Chromium per backend: first load, encode + reconstruct latency of one image (median), refinement steps/s, bytes loaded, build size')
+    .option('--backends <list>', 'browser backends', 'wasm,webgl,webgpu,cpu')
+    .addOption(new Option('--runs <n>', 'timed encode + reconstruct runs per backend (after 2 warm-up runs)').argParser(parsePositiveInt).default(20))
+    .option('--model <id>', 'model folder under models/', 'fmnist32-quick-lia')
+    .option('--out <dir>', 'write bench.json, bench.md and a screenshot per backend here')
+    .option('--json', 'one JSON object')
+    .action(async (opts: { backends: string; runs: number; model: string; out?: string; json?: boolean }) => {
+      const webDir = join(PACKAGE_ROOT, 'dist', 'web');
+      if (opts.out) ensureDir(opts.out);
+      const r = await benchStudio({ webDir, modelsDir: join(PACKAGE_ROOT, 'models'), backends: opts.backends.split(',').map((b) => b.trim()), runs: opts.runs, model: opts.model, screenshots: opts.out });
+      const head = ['backend', 'device', `encode + reconstruct ms, median of ${r.runs} (min–max)`, 'refinement steps/s', 'first load s', 'loaded KiB (JS + wasm)'];
+      const table = formatTable(head, studioBenchTable(r));
+      const b = r.bundleKiB;
+      const sizes = `build (dist/web): ${b.jsAndWasm} KiB of JavaScript and wasm (${b.js} JS + ${b.wasm} wasm), ${b.total} KiB in all; models apart`;
+      if (opts.out) {
+        writeFileSync(join(opts.out, 'bench.json'), JSON.stringify(r, null, 1) + '\n');
+        const md = ['| ' + head.join(' | ') + ' |', '|' + head.map(() => '---').join('|') + '|', ...studioBenchTable(r).map((row) => '| ' + row.join(' | ') + ' |')].join('\n');
+        writeFileSync(join(opts.out, 'bench.md'), `${md}\n\n${sizes}. ${r.chromium}, ${r.date}.\n`);
+      }
+      if (opts.json) return console.log(JSON.stringify(r));
+      console.log(table);
+      console.log(sizes);
+    });
 }
 
 function registerBenchDrift(bench: Command): void {

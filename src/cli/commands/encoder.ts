@@ -7,18 +7,15 @@ import * as tf from '@tensorflow/tfjs';
 import { addEngineOptions, initEngineFrom, parsePositiveInt, type EngineOptions, parseNumber } from '../engine-options.js';
 import { resolveEncoderConfig, ENCODER_PRESETS, DEFAULT_ENCODER_CONFIG, type EncoderTrainConfig, type EncoderPresetName } from '../../train/encoder-config.js';
 import { EncoderTrainer, calibrateBeta1, loadEncoder } from '../../train/stage2.js';
-import { reconstruct, requireEncoderSnapshot, type EncoderSnapshotConfig } from '../../models/checkpoints.js';
-import { requireDecoderSnapshot } from '../../models/checkpoints.js';
+import { reconstruct, requireEncoderSnapshot, requireDecoderSnapshot, type EncoderSnapshotConfig } from '../../models/checkpoints.js';
 import { readSnapshot, exportGroups } from '../../train/snapshot.js';
 import { createRunDir, latestSnapshot } from '../../train/run-dir.js';
 import { loadDataset, type Dataset } from '../../data/index.js';
-import { loadImagesFor, type ImageBatch, type LoadedImages } from '../images.js';
+import { loadImagesFor, imageTarget, type ImageBatch, type LoadedImages } from '../images.js';
+import * as lia from '../../node.js';
 import { FEATURE_LAYERS, type FeatureNet, type FeatureLayer } from '../../models/features.js';
-import { loadFeatureNet } from '../../io/network-files.js';
-import { loadVgg16 } from '../../io/network-files.js';
+import { loadFeatureNet, loadVgg16 } from '../../io/network-files.js';
 import { writeRowsGrid } from '../../io/images.js';
-import { withLiaMetadata, type TensorMap } from '../../io/safetensors.js';
-import { writeSafetensorsFile } from '../../io/safetensors-file.js';
 import { runWithProgress } from '../../train/progress-run.js';
 import { qualitySums } from '../../metrics/image-quality.js';
 import { computeMetrics, appendMetrics, toMetricRecord, type ImageSource } from '../../metrics/index.js';
@@ -190,9 +187,7 @@ export function registerEncoder(program: Command): void {
     const t0 = performance.now();
     const codes = await encodeAll(E, G, config, images, opts.batch);
     const sec = (performance.now() - t0) / 1000;
-    const tensors: TensorMap = {};
-    for (const [k, v] of Object.entries(codes)) tensors[k] = { dtype: 'F32', shape: v.shape, data: v.data };
-    await writeSafetensorsFile(opts.out, tensors, withLiaMetadata({ encoder: opts.ckpt, predicts: config.predicts, images: opts.images }, { kind: 'lia-codes', names: JSON.stringify(names) }));
+    await lia.writeCodes(opts.out, { codes, names, about: { encoder: opts.ckpt, predicts: config.predicts, images: opts.images } });
     console.error(`wrote ${opts.out}: ${Object.entries(codes).map(([k, v]) => `${k} [${v.shape.join(', ')}]`).join(', ')} for ${images.n} images (${(images.n / sec).toFixed(0)} images/s)`);
     E.dispose();
     G.dispose();
@@ -208,18 +203,20 @@ export function registerEncoder(program: Command): void {
       .requiredOption('--out <png>', 'output grid'),
   ).action(async (opts: EngineOptions & { ckpt: string; images: string; n: number; out: string }) => {
     await initEngineFrom(opts);
-    const { E, G, config } = await loadEncoder(opts.ckpt);
-    const { images } = await loadImages(opts.images, config, opts.n);
-    const { resolution: r, channels: c } = config.decoder.generator;
-    const n = images.n;
-    const x = tf.tensor4d(images.data, [n, r, r, c]);
-    const xr = reconstruct(E, G, config.predicts, x);
-    const rs = (await xr.data()) as Float32Array;
-    tf.dispose([x, xr]);
-    await writeRowsGrid(opts.out, [images.data, rs], n, r, c, { scale: 1 });
-    console.error(`wrote ${opts.out} (${n} originals above their reconstructions)`);
-    E.dispose();
-    G.dispose();
+    const m = await lia.loadModel(opts.ckpt);
+    try {
+      const { images } = await loadImagesFor(opts.images, imageTarget(m), opts.n);
+      const { resolution: r, channels: c } = lia.modelInfo(m);
+      const n = images.n;
+      const x = tf.tensor4d(images.data, [n, r, r, c]);
+      const xr = lia.reconstruct(m, x);
+      const rs = (await xr.data()) as Float32Array;
+      tf.dispose([x, xr]);
+      await writeRowsGrid(opts.out, [images.data, rs], n, r, c, { scale: 1 });
+      console.error(`wrote ${opts.out} (${n} originals above their reconstructions)`);
+    } finally {
+      lia.disposeModel(m);
+    }
   });
 
   addEngineOptions(
