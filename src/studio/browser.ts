@@ -19,7 +19,8 @@ export async function launchChromium(opts: { webgpu?: boolean } = {}): Promise<B
   } catch (e) {
     throw new Error(`the studio's browser checks need the npm package puppeteer-core (${(e as Error).message.split('\n')[0]})`);
   }
-  return puppeteer.launch({ executablePath, headless: true, args: ['--no-sandbox', '--enable-unsafe-swiftshader', '--ignore-gpu-blocklist', ...(opts.webgpu === false ? [] : ['--enable-unsafe-webgpu'])] });
+  // Emulated GPUs are slow: one benchmark call in a page can take minutes.
+  return puppeteer.launch({ executablePath, headless: true, protocolTimeout: 20 * 60_000, args: ['--no-sandbox', '--enable-unsafe-swiftshader', '--ignore-gpu-blocklist', ...(opts.webgpu === false ? [] : ['--enable-unsafe-webgpu'])] });
 }
 
 export interface OpenedPage {

@@ -465,7 +465,7 @@ async function bench(n: number): Promise<Record<string, unknown>> {
     if (i >= 2) times.push(performance.now() - t0);
   }
   times.sort((p, q) => p - q);
-  const steps = 20;
+  const steps = 10;
   const t0 = performance.now();
   const r = await lia.refine(model, a.x, { steps: 3 });
   tf.dispose([r.code, r.images]);
