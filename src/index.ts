@@ -19,6 +19,7 @@ export { modelFromBytes, disposeModel, type LiaModel } from './invert/model.js';
 export { pixelsToTensor, tensorToPixels, type RawImage, type ImageShape, type PixelsOptions } from './io/pixels.js';
 export { encodeCodes, decodeCodes, type CodesFile, type Code, type CodeSpace } from './invert/codes.js';
 export { encodeDirections, decodeDirections, fitDirectionsFromCodes, type Direction, type FitOptions } from './invert/directions.js';
+export { sefaDirections, pcaDirections, sampleCodes, DIRECTION_METHODS, type DirectionMethod } from './invert/unsupervised.js';
 export { REFINE_DEFAULTS, type RefineStep, type RefineSpace, type RefineInit } from './invert/refine.js';
 export { encodeSafetensors, decodeSafetensors } from './io/safetensors.js';
 export { tf };

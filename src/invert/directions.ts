@@ -10,6 +10,10 @@ import { decodeSafetensors, encodeSafetensors, readLiaConfig, withLiaMetadata } 
 
 export interface Direction {
   name: string;
+  /** How it was found: 'labels' (logistic regression on labelled codes; the default), 'sefa' or 'pca' (unsupervised.ts). */
+  method?: 'labels' | 'sefa' | 'pca';
+  /** sefa: the eigenvalue of W Wᵀ; pca: the variance of the codes along n. */
+  value?: number;
   /** Unit vector in y, length d. */
   n: Float64Array;
   /** Standard deviation of y·n over the fitted codes (the unit of edit strengths). */
@@ -17,7 +21,7 @@ export interface Direction {
   /** Mean of y·n over the codes with the label and without it. */
   meanPos: number;
   meanNeg: number;
-  /** Accuracy of the classifier on the fitted codes and on the held-out codes. */
+  /** Accuracy of the classifier on the fitted codes and on the held-out codes (NaN, stored as null, for sefa and pca). */
   trainAccuracy: number;
   heldOutAccuracy: number;
   positives: number;
@@ -168,7 +172,8 @@ export function decodeDirections(bytes: Uint8Array, source: string): Direction[]
   return cfg.directions.map((s) => {
     const t = file.tensors[s.name];
     if (!t || t.dtype !== 'F32' || t.shape.length !== 1) throw new Error(`${source}: direction '${s.name}' has no F32 vector`);
-    return { ...s, n: Float64Array.from(t.data as Float32Array) };
+    const num = (v: unknown) => (typeof v === 'number' ? v : Number.NaN);
+    return { ...s, trainAccuracy: num(s.trainAccuracy), heldOutAccuracy: num(s.heldOutAccuracy), n: Float64Array.from(t.data as Float32Array) };
   });
 }
 

@@ -190,8 +190,9 @@ async function loadEntry(entry: CatalogueEntry): Promise<void> {
   mixK.value = String(Math.floor(state.info.styleInputs / 2));
   $('mixKv').textContent = mixK.value;
   const dirSel = $<HTMLSelectElement>('editDir');
-  dirSel.replaceChildren(...state.directions.map((d) => new Option(`${d.name} (held-out acc. ${(d.heldOutAccuracy * 100).toFixed(0)} %)`, d.name)));
-  $('editNote').textContent = state.directions.length ? 'Directions: one-vs-rest logistic regression on encoded training images (lia directions fit).' : 'This model ships no directions.';
+  const label = (d: lia.Direction) => (d.method === 'sefa' || d.method === 'pca' ? `${d.name} (unsupervised: ${d.method === 'sefa' ? 'SeFa' : 'PCA of y'})` : `${d.name} (class; held-out acc. ${(d.heldOutAccuracy * 100).toFixed(0)} %)`);
+  dirSel.replaceChildren(...state.directions.map((d) => new Option(label(d), d.name)));
+  $('editNote').textContent = state.directions.length ? 'Directions: classes (one-vs-rest logistic regression on encoded training images) and, without labels, SeFa (eigenvectors of the first style affine) and PCA of sampled y — lia directions fit --method labels|sefa|pca.' : 'This model ships no directions.';
   const samples = $('samples');
   samples.replaceChildren(
     ...entry.samples.map((url) => {

@@ -69,16 +69,27 @@ export function registerApps(program: Command): void {
   addEngineOptions(
     directions
       .command('fit')
-      .description('fit one direction per label in y with logistic regression on encoded images (one-vs-rest)')
-      .requiredOption('--ckpt <file>', 'encoder checkpoint')
+      .description('edit directions in y: one per label (logistic regression on encoded images, one-vs-rest), or without labels: SeFa (eigenvectors of the first style affine) or PCA of sampled y (GANSpace)')
+      .requiredOption('--ckpt <file>', 'encoder checkpoint (a decoder snapshot is enough for sefa and pca)')
+      .addOption(new Option('--method <m>', 'labels, sefa or pca').choices(['labels', 'sefa', 'pca']).default('labels'))
+      .addOption(new Option('--count <k>', 'sefa, pca: directions to keep (the largest first)').argParser(parsePositiveInt).default(8))
+      .addOption(new Option('--samples <n>', 'sefa, pca: sampled codes (the spread of edits; pca: the axes)').argParser(parsePositiveInt).default(10000))
       .option('--data <spec>', "labelled images: a dataset with classes (fashion-mnist, a folder with sub-folders or labels.csv); default: the checkpoint's dataset, train split")
       .option('--labels <names>', 'comma-separated class names to fit (default: every class)')
       .addOption(new Option('--limit <n>', 'images to encode').argParser(parsePositiveInt).default(10000))
       .requiredOption('--out <file>', 'directions (.safetensors)'),
-  ).action(async (opts: EngineOptions & { ckpt: string; data?: string; labels?: string; limit: number; out: string }) => {
+  ).action(async (opts: EngineOptions & { ckpt: string; method: 'labels' | 'sefa' | 'pca'; count: number; samples: number; data?: string; labels?: string; limit: number; out: string }) => {
     await initEngineFrom(opts);
     const m = await lia.loadModel(opts.ckpt);
     try {
+      if (opts.method !== 'labels') {
+        const fit = opts.method === 'sefa' ? lia.sefaDirections : lia.pcaDirections;
+        const dirs = await fit(m.G, opts.count, { samples: opts.samples, seed: 0 });
+        await lia.writeDirections(opts.out, dirs, { checkpoint: opts.ckpt, method: opts.method, samples: opts.samples });
+        console.log(formatTable(['direction', opts.method === 'sefa' ? 'eigenvalue of W Wᵀ' : 'variance of y along it', 'scale (std of sampled y·n)'], dirs.map((x) => [x.name, x.value!.toPrecision(4), x.scale.toPrecision(3)])));
+        console.error(`wrote ${opts.out}: ${dirs.length} ${opts.method} directions`);
+        return;
+      }
       const target = imageTarget(m);
       const { images, labels, dataset } = await loadImagesFor(opts.data ?? 'train', target, opts.limit);
       if (!labels || dataset.classNames.length < 2) throw new Error(`${opts.data ?? m.data}: directions need labelled images with at least two classes (sub-folders or labels.csv for a folder), found ${dataset.classNames.length} class(es)`);

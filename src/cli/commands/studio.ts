@@ -76,16 +76,17 @@ export function registerStudio(program: Command): void {
   addEngineOptions(
     program
       .command('pack-model')
-      .description('make a model folder for the studio and npm start: model.safetensors (encoder + generator), test-split samples, class directions, manifest.json')
+      .description('make a model folder for the studio and npm start: model.safetensors (encoder + generator), test-split samples, class and unsupervised (SeFa, PCA) directions, manifest.json')
       .requiredOption('--ckpt <file>', 'encoder checkpoint (lia train-encoder or lia export-encoder)')
       .requiredOption('--out <dir>', 'the model folder (replaced as a whole when done)')
       .option('--title <text>', 'title shown in the studio (default: the folder name)')
       .addOption(new Option('--samples <n>', 'test-split images shipped as PNG samples (spread over the classes)').argParser(parsePositiveInt).default(16))
       .addOption(new Option('--fit-images <n>', 'training images encoded to fit the class directions (0: none)').argParser((v) => Number.parseInt(v, 10)).default(10000))
+      .addOption(new Option('--unsupervised <k>', 'SeFa and PCA directions to ship (each)').argParser(parsePositiveInt).default(5))
       .option('--metrics <file>', 'JSON of measured metrics to record in the manifest (e.g. lia eval-reconstruction --json)')
       .option('--command <text>', 'the commands that trained the model, recorded in the manifest')
       .option('--licence <text>', "the data's licence (default: known for fashion-mnist, shapes and emoji)"),
-  ).action(async (opts: EngineOptions & { ckpt: string; out: string; title?: string; samples: number; fitImages: number; metrics?: string; command?: string; licence?: string }) => {
+  ).action(async (opts: EngineOptions & { ckpt: string; out: string; title?: string; samples: number; fitImages: number; unsupervised: number; metrics?: string; command?: string; licence?: string }) => {
     await initEngineFrom(opts);
     await packModel(opts);
   });
@@ -97,6 +98,7 @@ interface PackOptions {
   title?: string;
   samples: number;
   fitImages: number;
+  unsupervised: number;
   metrics?: string;
   command?: string;
   licence?: string;
@@ -137,18 +139,19 @@ export async function packModel(opts: PackOptions): Promise<void> {
       await writeImageGrid(join(tmp, 'samples', file), { data: ds.pixels.subarray(i * size, (i + 1) * size), n: 1, h: info.resolution, w: info.resolution, c: info.channels }, { cols: 1, padding: 0 });
       samples.push({ file, index: i - ds.test.start, label });
     }
-    let directions: Array<{ name: string; heldOutAccuracy: number }> = [];
+    // Class directions when the data has labels, and unsupervised ones (SeFa, PCA of y) for every model.
+    const dirs: lia.Direction[] = [];
     if (ds.labels && ds.classNames.length >= 2 && opts.fitImages > 0) {
       const n = Math.min(opts.fitImages, ds.train.end - ds.train.start);
       const x = tf.tidy(() => tf.sub(tf.div(tf.tensor4d(Float32Array.from(ds.pixels.subarray(ds.train.start * size, (ds.train.start + n) * size)), [n, info.resolution, info.resolution, info.channels]), 127.5), 1) as tf.Tensor4D);
       const y = await lia.encodeCodesOf(m, x, 256, (done, total) => statusLine(`encoding ${done}/${total} training images for the directions`, done >= total));
       x.dispose();
-      const labels = ds.labels.subarray(ds.train.start, ds.train.start + n);
-      const dirs = lia.fitDirectionsFromCodes(y, labels, ds.classNames, info.latentSize);
-      await lia.writeDirections(join(tmp, 'directions.safetensors'), dirs, { checkpoint: basename(opts.ckpt), data: `${m.data} (train, first ${n})`, images: n });
-      directions = dirs.map((d) => ({ name: d.name, heldOutAccuracy: d.heldOutAccuracy }));
-      console.log(formatTable(['direction', 'held-out accuracy'], directions.map((d) => [d.name, d.heldOutAccuracy.toFixed(3)])));
+      dirs.push(...lia.fitDirectionsFromCodes(y, ds.labels.subarray(ds.train.start, ds.train.start + n), ds.classNames, info.latentSize));
     }
+    dirs.push(...(await lia.sefaDirections(m.G, opts.unsupervised)), ...(await lia.pcaDirections(m.G, opts.unsupervised)));
+    await lia.writeDirections(join(tmp, 'directions.safetensors'), dirs, { checkpoint: basename(opts.ckpt), data: `${m.data} (train)` });
+    const directions = dirs.map((d) => ({ name: d.name, method: d.method ?? 'labels', heldOutAccuracy: Number.isFinite(d.heldOutAccuracy) ? d.heldOutAccuracy : undefined, value: d.value }));
+    console.log(formatTable(['direction', 'method', 'held-out accuracy / eigenvalue'], directions.map((d) => [d.name, d.method, d.heldOutAccuracy?.toFixed(3) ?? d.value!.toPrecision(4)])));
     const state = snap.state as { imagesSeen?: number; elapsedSec?: number } | null;
     const dec = m.decoder;
     const manifest = {
