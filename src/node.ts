@@ -32,7 +32,7 @@ export async function loadModel(source: string | URL | Uint8Array | ArrayBuffer,
 
 /**
  * An image file (PNG, JPEG, WebP, …) as a model input [1, R, R, C] in [-1, 1]: resized to cover the
- * square and centre-cropped, transparency over black, grey or sRGB as the model takes.
+ * square and centre-cropped, transparency over white, grey or sRGB as the model takes.
  */
 export async function readImage(path: string, target: { resolution: number; channels: number }): Promise<tf.Tensor4D> {
   const { resolution: r, channels: c } = target;

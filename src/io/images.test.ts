@@ -57,14 +57,14 @@ test('bad batches are errors that say what was expected', async () => {
   await assert.rejects(writeImageGrid(path, { data: new Float32Array(4), n: 1, h: 2, w: 2, c: 1 }, { labels: [] }), /0 labels given for 1 images/);
 });
 
-test('decodeImageFile flattens transparency onto black and fits the square', async () => {
+test('decodeImageFile flattens transparency onto white (as folders are read) and fits the square', async () => {
   const path = join(dir, 'alpha.png');
   const rgba = Buffer.alloc(20 * 10 * 4);
-  for (let p = 0; p < 200; p++) rgba.set(p % 20 < 10 ? [255, 255, 255, 0] : [255, 255, 255, 255], p * 4);
+  for (let p = 0; p < 200; p++) rgba.set(p % 20 < 10 ? [0, 0, 0, 0] : [0, 0, 0, 255], p * 4);
   await sharp(rgba, { raw: { width: 20, height: 10, channels: 4 } }).png().toFile(path);
   const grey = await decodeImageFile(path, 8, 1);
   assert.equal(grey.length, 64);
-  assert.equal(grey[4 * 8 + 0], 0); // left: transparent → black
-  assert.equal(grey[4 * 8 + 7], 255); // right: opaque white
+  assert.equal(grey[4 * 8 + 0], 255); // left: transparent black → white
+  assert.equal(grey[4 * 8 + 7], 0); // right: opaque black
   await assert.rejects(decodeImageFile(join(dir, 'missing.png'), 8, 3), /missing\.png/);
 });

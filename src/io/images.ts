@@ -127,14 +127,15 @@ export async function writeImageGrid(path: string, images: ImageBatch, opts: Gri
 
 /**
  * Decodes one image file (PNG, JPEG, WebP, anything libvips reads) to uint8 HWC at
- * [resolution, resolution, channels]: EXIF orientation applied, transparency flattened onto black,
+ * [resolution, resolution, channels]: EXIF orientation applied, transparency flattened onto white (as
+ * datasets read folders; src/data/decode.ts),
  * resized to cover the square (Lanczos) and centre-cropped, converted to grey (1) or sRGB (3).
  * Throws on truncated or corrupt files (libvips warnings count as errors).
  */
 export async function decodeImageFile(path: string, resolution: number, channels: 1 | 3): Promise<Uint8Array> {
   const { data, info } = await sharp(path, { failOn: 'warning' })
     .autoOrient()
-    .flatten({ background: { r: 0, g: 0, b: 0 } })
+    .flatten({ background: { r: 255, g: 255, b: 255 } })
     .resize(resolution, resolution, { fit: 'cover', position: 'centre' })
     .toColourspace(channels === 1 ? 'b-w' : 'srgb')
     .raw({ depth: 'uchar' })

@@ -19,7 +19,7 @@ export interface ImageShape {
 }
 
 export interface PixelsOptions {
-  /** Colour that transparent pixels are composited over, [r, g, b] in 0…255 (default black, as `lia` reads files). */
+  /** Colour that transparent pixels are composited over, [r, g, b] in 0…255 (default white, as `lia` reads files and folders). */
   background?: [number, number, number];
 }
 
@@ -35,7 +35,7 @@ export function pixelsToTensor(img: RawImage, target: ImageShape, opts: PixelsOp
   if (!(w > 0 && h > 0) || data.length !== w * h * c) throw new Error(`image data holds ${data.length} values, expected ${w}×${h}×${c} = ${w * h * c}`);
   if (target.channels !== 1 && target.channels !== 3) throw new Error(`a model takes 1 or 3 channels, not ${target.channels}`);
   const notices: string[] = [];
-  const bg = opts.background ?? [0, 0, 0];
+  const bg = opts.background ?? [255, 255, 255];
   const out = new Float32Array(w * h * target.channels);
   const hasAlpha = c === 2 || c === 4;
   // RGB(A) whose channels are equal everywhere (a grey image decoded by a canvas) counts as grey.
