@@ -27,7 +27,7 @@ import { lineChartSvg, type Series } from '../io/chart.js';
 import { mse01, qualitySums } from '../metrics/image-quality.js';
 import { computeMetrics, type ImageSource } from '../metrics/index.js';
 import { writeSampleGrid, gridLatents } from '../train/sampling.js';
-import { reportMarkdown, reportHtml, type Report, type Section } from './report.js';
+import { reportMarkdown, reportHtml, type Block, type Report, type Section } from './report.js';
 
 export interface DemoOptions {
   /** Dataset spec; default fashion-mnist when installed, otherwise the built-in shapes. */
@@ -105,6 +105,18 @@ function curve(rows: Array<Record<string, number>>, key: string, smooth = 5): Ar
     const w = pts.slice(Math.max(0, i - smooth + 1), i + 1);
     return [x, w.reduce((a, p) => a + p[1], 0) / w.length];
   });
+}
+
+/**
+ * A loss chart as a report figure; a stage too short to log a loss (a small budget on a busy
+ * machine) gets a sentence instead of failing the whole report.
+ */
+function lossChart(dir: string, file: string, series: Series[], opts: Parameters<typeof lineChartSvg>[1], caption: string): Block {
+  if (!series.some((x) => x.points.some(([, y]) => Number.isFinite(y) && (!opts.logY || y > 0)))) {
+    return { kind: 'text', text: `${opts.title}: no loss was logged within the budget (the stage ran fewer steps than one log interval), so there is no chart.` };
+  }
+  writeTextAtomic(join(dir, file), lineChartSvg(series, opts));
+  return { kind: 'figure', src: file, caption };
 }
 
 /** Test images of `count` different classes where the dataset has labels (the first images otherwise). */
@@ -197,8 +209,8 @@ export async function runDemo(opts: DemoOptions, engine: EngineInfo): Promise<De
     // Loss curves.
     const decLog = readLog(join(decDir, 'log.jsonl'));
     const encLog = readLog(join(encDir, 'log.jsonl'));
-    writeTextAtomic(join(dir, 'decoder-losses.svg'), lineChartSvg([{ name: 'G (non-saturating)', points: curve(decLog, 'loss_g') }, { name: 'D (logistic)', points: curve(decLog, 'loss_d') }], { title: 'stage 1: decoder losses', xLabel: 'kimg', yLabel: 'loss (5-step mean)' }));
-    writeTextAtomic(join(dir, 'encoder-losses.svg'), lineChartSvg([{ name: 'pixel MSE', points: curve(encLog, 'mse') }, { name: 'perceptual', points: curve(encLog, 'perceptual') }, { name: 'adversarial', points: curve(encLog, 'adv') }], { title: 'stage 2: encoder losses', xLabel: 'kimg', yLabel: 'loss (5-step mean)', logY: true }));
+    const decoderChart = lossChart(dir, 'decoder-losses.svg', [{ name: 'G (non-saturating)', points: curve(decLog, 'loss_g') }, { name: 'D (logistic)', points: curve(decLog, 'loss_d') }], { title: 'stage 1: decoder losses', xLabel: 'kimg', yLabel: 'loss (5-step mean)' }, 'Generator and discriminator losses during stage 1.');
+    const encoderChart = lossChart(dir, 'encoder-losses.svg', [{ name: 'pixel MSE', points: curve(encLog, 'mse') }, { name: 'perceptual', points: curve(encLog, 'perceptual') }, { name: 'adversarial', points: curve(encLog, 'adv') }], { title: 'stage 2: encoder losses', xLabel: 'kimg', yLabel: 'loss (5-step mean)', logY: true }, 'Encoder losses during stage 2 (pixel MSE on [-1, 1] images, perceptual, adversarial).');
 
     // Reconstruction quality on up to 1,000 test images, and the grid of 16.
     const nEval = Math.min(1000, ds.test.end - ds.test.start);
@@ -365,7 +377,7 @@ export async function runDemo(opts: DemoOptions, engine: EngineInfo): Promise<De
       title: 'Stage 1: the decoder',
       blocks: [
         { kind: 'figure', src: 'samples.png', caption: 'Random samples g(Φ⁻¹(z)), z ~ N(0, I), from the EMA generator.' },
-        { kind: 'figure', src: 'decoder-losses.svg', caption: 'Generator and discriminator losses during stage 1.' },
+        decoderChart,
       ],
     });
     sections.push({
@@ -378,7 +390,7 @@ export async function runDemo(opts: DemoOptions, engine: EngineInfo): Promise<De
           rows: [[quality.images, quality.mse01, quality.psnr, quality.ssim, Math.round(quality.encoder_images_per_sec)]],
         },
         ...(metricRows.length ? [{ kind: 'table' as const, head: metricRows[0].map(String), rows: metricRows.slice(1) }, { kind: 'text' as const, text: `FID and SWD of ${nEval} images against the test split, with the evaluation network ${evalPath} (never the perceptual network of the encoder's loss). FID from 1,000 images is biased upwards; compare numbers only at the same count.` }] : [{ kind: 'text' as const, text: 'No evaluation network for this dataset: FID is not reported (train one with `lia train-features --role eval`).' }]),
-        { kind: 'figure', src: 'encoder-losses.svg', caption: 'Encoder losses during stage 2 (pixel MSE on [-1, 1] images, perceptual, adversarial).' },
+        encoderChart,
       ],
     });
     sections.push({
