@@ -6,6 +6,9 @@
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
 import { existsSync, readdirSync, readFileSync, statSync, createReadStream } from 'node:fs';
 import { basename, extname, join, resolve, sep } from 'node:path';
+import type { CatalogueEntry } from './catalogue.js';
+
+export type { CatalogueEntry } from './catalogue.js';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -21,15 +24,6 @@ const TYPES: Record<string, string> = {
   '.ico': 'image/x-icon',
 };
 
-/** One model of the catalogue, with the URLs of its files. */
-export interface CatalogueEntry {
-  id: string;
-  title: string;
-  model: string;
-  directions?: string;
-  samples: string[];
-  manifest: Record<string, unknown>;
-}
 
 export interface StudioServerOptions {
   /** The built page (vite build's output). */

@@ -3,6 +3,7 @@
 // and ?model=<id> choose them; window.__liaBench(N) is the latency benchmark (lia bench studio).
 import './style.css';
 import * as lia from '../../src/index.js';
+import type { CatalogueEntry } from '../../src/studio/catalogue.js';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 
@@ -10,14 +11,6 @@ const { tf } = lia;
 type Tensor4D = lia.tf.Tensor4D;
 type Tensor2D = lia.tf.Tensor2D;
 
-interface CatalogueEntry {
-  id: string;
-  title: string;
-  model: string;
-  directions?: string;
-  samples: string[];
-  manifest: Record<string, unknown>;
-}
 
 interface Slot {
   x: Tensor4D;
