@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Trains the Fashion-MNIST models shipped in models/ (the LIA decoder + encoder, and the StyleGAN +
+# encoder baseline), resumably: run it again and every stage continues from its newest snapshot, so
+# the training can span several sessions; a finished stage is skipped.
+#
+#   scripts/train-models.sh fmnist [lia|baseline|both]      # default both
+#
+# Environment: RUNS (default runs/models), DEC_KIMG (decoder length, default 1000), ENC_KIMG
+# (encoder length, default 200), THREADS (per process, default 1: run lia and baseline side by side
+# on a 2-core machine), STOP_AT (a `date +%s` time; each stage writes a snapshot and stops by then),
+# EVAL_IMAGES (images for FID/SWD, default 10000), MODELS (where the packed folders go, default models).
+# Stages per model: decoder (lia train-decoder, the quick architecture, longer) → export-decoder →
+# encoder (lia train-encoder) → export-encoder → metrics (lia eval, lia eval-reconstruction) →
+# lia pack-model models/fmnist32-<model>.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+data=${1:?usage: scripts/train-models.sh fmnist [lia|baseline|both]}
+which=${2:-both}
+[ "$data" = fmnist ] || { echo "only 'fmnist' is scripted here so far" >&2; exit 2; }
+RUNS=${RUNS:-runs/models}
+DEC_KIMG=${DEC_KIMG:-1000}
+ENC_KIMG=${ENC_KIMG:-200}
+THREADS=${THREADS:-1}
+EVAL_IMAGES=${EVAL_IMAGES:-10000}
+MODELS=${MODELS:-models}
+lia() { node dist/cli.js "$@"; }
+
+# The newest run folder under $1 (numbered NNNNN-…), or nothing.
+newest_run() { { ls -d "$1"/[0-9]*/ 2>/dev/null || true; } | sort | tail -1 | sed 's:/$::'; }
+# The newest snapshot of a run folder.
+newest_snapshot() { { ls "$1"/snapshot-*.safetensors 2>/dev/null || true; } | sort | tail -1; }
+# Seconds left before STOP_AT (a large number when unset).
+budget_left() { if [ -n "${STOP_AT:-}" ]; then echo $(( STOP_AT - $(date +%s) )); else echo 999999; fi; }
+
+# Runs a training command in the background and stops it with SIGINT (which writes a snapshot) at STOP_AT.
+train_until() {
+  "$@" &
+  local pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    if [ "$(budget_left)" -le 0 ]; then kill -INT "$pid"; wait "$pid" || true; return 1; fi
+    sleep 10
+  done
+  wait "$pid"
+}
+
+# Whether a run's newest snapshot has reached its planned length (the loop state's imagesSeen).
+finished() {
+  local snap; snap=$(newest_snapshot "$1")
+  [ -n "$snap" ] && node -e '
+    const { readFileSync } = require("node:fs");
+    const b = readFileSync(process.argv[1]);
+    const n = Number(b.readBigUInt64LE(0));
+    const meta = JSON.parse(b.subarray(8, 8 + n).toString()).__metadata__;
+    const cfg = JSON.parse(meta.config), st = JSON.parse(meta.state);
+    process.exit(st.imagesSeen >= cfg.train.kimg * 1000 ? 0 : 1);' "$snap"
+}
+
+model() {
+  local name=$1 mapping=$2
+  local dec_root=$RUNS/fm-$name-decoder enc_root=$RUNS/fm-$name-encoder run
+  run=$(newest_run "$dec_root")
+  if [ -z "$run" ]; then
+    train_until lia train-decoder --preset quick --mapping "$mapping" --data fashion-mnist --kimg "$DEC_KIMG" --snapshot-kimg 20 --out "$dec_root" --threads "$THREADS" --quiet || return 0
+  elif ! finished "$run"; then
+    train_until lia train-decoder --resume "$run" --threads "$THREADS" --quiet || return 0
+  fi
+  run=$(newest_run "$dec_root")
+  finished "$run" || return 0
+  local decoder=$RUNS/fmnist32-$name-decoder.safetensors
+  [ -f "$decoder" ] || lia export-decoder --ckpt "$(newest_snapshot "$run")" --out "$decoder"
+  [ -f "$RUNS/fmnist32-$name-decoder-metrics.jsonl" ] || lia eval --ckpt "$decoder" --metrics fid,swd --num-images "$EVAL_IMAGES" --threads "$THREADS" --json --no-append > "$RUNS/fmnist32-$name-decoder-metrics.jsonl"
+
+  run=$(newest_run "$enc_root")
+  if [ -z "$run" ]; then
+    train_until lia train-encoder --decoder "$decoder" --preset quick --kimg "$ENC_KIMG" --out "$enc_root" --threads "$THREADS" --quiet || return 0
+  elif ! finished "$run"; then
+    train_until lia train-encoder --resume "$run" --threads "$THREADS" --quiet || return 0
+  fi
+  run=$(newest_run "$enc_root")
+  finished "$run" || return 0
+  local encoder=$RUNS/fmnist32-$name-encoder.safetensors
+  [ -f "$encoder" ] || lia export-encoder --ckpt "$(newest_snapshot "$run")" --out "$encoder"
+  [ -f "$RUNS/fmnist32-$name-reconstruction.json" ] || lia eval-reconstruction --ckpt "$encoder" --split test --limit "$EVAL_IMAGES" --threads "$THREADS" --out "$RUNS/fmnist32-$name-reconstruction.json"
+  local title="Fashion-MNIST 32×32, LIA ($DEC_KIMG + $ENC_KIMG kimg)"
+  [ "$name" = baseline ] && title="Fashion-MNIST 32×32, StyleGAN + encoder baseline ($DEC_KIMG + $ENC_KIMG kimg)"
+  [ -f "$MODELS/fmnist32-$name/manifest.json" ] && [ "$MODELS/fmnist32-$name/manifest.json" -nt "$encoder" ] && return 0
+  lia pack-model --ckpt "$encoder" --out "$MODELS/fmnist32-$name" --title "$title" --threads "$THREADS" \
+    --metrics "$RUNS/fmnist32-$name-reconstruction.json" \
+    --command "DEC_KIMG=$DEC_KIMG ENC_KIMG=$ENC_KIMG scripts/train-models.sh fmnist $name"
+}
+
+case $which in
+  lia) model lia invertible ;;
+  baseline) model baseline mlp ;;
+  both) model lia invertible & model baseline mlp & wait ;;
+  *) echo "expected lia, baseline or both, got '$which'" >&2; exit 2 ;;
+esac
