@@ -56,29 +56,31 @@ finished() {
     process.exit(st.imagesSeen >= cfg.train.kimg * 1000 ? 0 : 1);' "$snap"
 }
 
+# Trains (or resumes) the newest run under $1 until it is finished; $2… start a new run. Fails when
+# the run is not finished (stopped at STOP_AT).
+stage() {
+  local root=$1 run
+  shift
+  run=$(newest_run "$root")
+  if [ -z "$run" ]; then
+    train_until lia "$@" --out "$root" --threads "$THREADS" --quiet || return 1
+  elif ! finished "$run"; then
+    train_until lia "$1" --resume "$run" --threads "$THREADS" --quiet || return 1
+  fi
+  finished "$(newest_run "$root")"
+}
+
 model() {
   local name=$1 mapping=$2
   local dec_root=$RUNS/fm-$name-decoder enc_root=$RUNS/fm-$name-encoder run
+  stage "$dec_root" train-decoder --preset quick --mapping "$mapping" --data fashion-mnist --kimg "$DEC_KIMG" --snapshot-kimg 20 || return 0
   run=$(newest_run "$dec_root")
-  if [ -z "$run" ]; then
-    train_until lia train-decoder --preset quick --mapping "$mapping" --data fashion-mnist --kimg "$DEC_KIMG" --snapshot-kimg 20 --out "$dec_root" --threads "$THREADS" --quiet || return 0
-  elif ! finished "$run"; then
-    train_until lia train-decoder --resume "$run" --threads "$THREADS" --quiet || return 0
-  fi
-  run=$(newest_run "$dec_root")
-  finished "$run" || return 0
   local decoder=$RUNS/fmnist32-$name-decoder.safetensors
   [ -f "$decoder" ] || lia export-decoder --ckpt "$(newest_snapshot "$run")" --out "$decoder"
   [ -f "$RUNS/fmnist32-$name-decoder-metrics.jsonl" ] || lia eval --ckpt "$decoder" --metrics fid,swd --num-images "$EVAL_IMAGES" --threads "$THREADS" --json --no-append > "$RUNS/fmnist32-$name-decoder-metrics.jsonl"
 
+  stage "$enc_root" train-encoder --decoder "$decoder" --preset quick --kimg "$ENC_KIMG" || return 0
   run=$(newest_run "$enc_root")
-  if [ -z "$run" ]; then
-    train_until lia train-encoder --decoder "$decoder" --preset quick --kimg "$ENC_KIMG" --out "$enc_root" --threads "$THREADS" --quiet || return 0
-  elif ! finished "$run"; then
-    train_until lia train-encoder --resume "$run" --threads "$THREADS" --quiet || return 0
-  fi
-  run=$(newest_run "$enc_root")
-  finished "$run" || return 0
   local encoder=$RUNS/fmnist32-$name-encoder.safetensors
   [ -f "$encoder" ] || lia export-encoder --ckpt "$(newest_snapshot "$run")" --out "$encoder"
   [ -f "$RUNS/fmnist32-$name-reconstruction.json" ] || lia eval-reconstruction --ckpt "$encoder" --split test --limit "$EVAL_IMAGES" --threads "$THREADS" --out "$RUNS/fmnist32-$name-reconstruction.json"

@@ -275,11 +275,17 @@ async function updateDependents(): Promise<void> {
   await updateEdit();
 }
 
-async function updateInterp(): Promise<void> {
+/** The model and both images, or null while B (or A) is still missing. */
+function bothSlots(): { model: lia.LiaModel; a: Slot; b: Slot } | null {
   const { model } = requireEncoder();
-  const a = state.slots.A;
-  const b = state.slots.B;
-  if (!a || !b) return;
+  const { A: a, B: b } = state.slots;
+  return a && b ? { model, a, b } : null;
+}
+
+async function updateInterp(): Promise<void> {
+  const both = bothSlots();
+  if (!both) return;
+  const { model, a, b } = both;
   const t = Number($<HTMLInputElement>('interpT').value);
   const space = $<HTMLSelectElement>('interpSpace').value as 'y' | 'z';
   // interpolate() gives evenly spaced points from both ends; 21 steps hold every slider value (0.05 apart).
@@ -292,10 +298,9 @@ async function updateInterp(): Promise<void> {
 }
 
 async function updateMix(): Promise<void> {
-  const { model } = requireEncoder();
-  const a = state.slots.A;
-  const b = state.slots.B;
-  if (!a || !b) return;
+  const both = bothSlots();
+  if (!both) return;
+  const { model, a, b } = both;
   const k = Number($<HTMLInputElement>('mixK').value);
   const out = lia.mix(model, a.x, b.x, k);
   const m = tf.slice(out, [2, 0, 0, 0], [1, -1, -1, -1]) as Tensor4D;
