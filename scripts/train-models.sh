@@ -8,9 +8,10 @@
 # Environment: RUNS (default runs/models), DEC_KIMG (decoder length, default 1000), ENC_KIMG
 # (encoder length, default 200), THREADS (per process, default 1: run lia and baseline side by side
 # on a 2-core machine), STOP_AT (a `date +%s` time; each stage writes a snapshot and stops by then),
-# EVAL_IMAGES (images for FID/SWD, default 10000), MODELS (where the packed folders go, default models).
+# EVAL_IMAGES (images for FID/SWD, default 10000), MODELS (where the packed folders go, default models),
+# CURVE_KIMG (the metric curve evaluates every snapshot at a multiple of it, default 80).
 # Stages per model: decoder (lia train-decoder, the quick architecture, longer) → export-decoder →
-# encoder (lia train-encoder) → export-encoder → metrics (lia eval, lia eval-reconstruction) →
+# FID/SWD of the final decoder and of every CURVE_KIMG-th snapshot (the metric curve) → encoder (lia train-encoder) → export-encoder → metrics (lia eval, lia eval-reconstruction) →
 # lia pack-model models/fmnist32-<model>.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +25,7 @@ ENC_KIMG=${ENC_KIMG:-200}
 THREADS=${THREADS:-1}
 EVAL_IMAGES=${EVAL_IMAGES:-10000}
 MODELS=${MODELS:-models}
+CURVE_KIMG=${CURVE_KIMG:-80}
 lia() { node dist/cli.js "$@"; }
 
 # The newest run folder under $1 (numbered NNNNN-…), or nothing.
@@ -70,6 +72,18 @@ stage() {
   finished "$(newest_run "$root")"
 }
 
+# The metric curve: FID and SWD of every CURVE_KIMG-th snapshot of a decoder run (appended once each).
+curve() {
+  local run=$1 out=$2 snap kimg
+  touch "$out"
+  for snap in "$run"/snapshot-*.safetensors; do
+    kimg=$(( 10#$(basename "$snap" .safetensors | sed 's/snapshot-//') / 1000 ))
+    [ "$kimg" -gt 0 ] && [ $(( kimg % CURVE_KIMG )) -eq 0 ] || continue
+    grep -q "snapshot-$(basename "$snap" .safetensors | sed 's/snapshot-//')" "$out" && continue
+    lia eval --ckpt "$snap" --metrics fid,swd --num-images "$EVAL_IMAGES" --threads "$THREADS" --json --no-append >> "$out"
+  done
+}
+
 model() {
   local name=$1 mapping=$2
   local dec_root=$RUNS/fm-$name-decoder enc_root=$RUNS/fm-$name-encoder run
@@ -78,6 +92,7 @@ model() {
   local decoder=$RUNS/fmnist32-$name-decoder.safetensors
   [ -f "$decoder" ] || lia export-decoder --ckpt "$(newest_snapshot "$run")" --out "$decoder"
   [ -f "$RUNS/fmnist32-$name-decoder-metrics.jsonl" ] || lia eval --ckpt "$decoder" --metrics fid,swd --num-images "$EVAL_IMAGES" --threads "$THREADS" --json --no-append > "$RUNS/fmnist32-$name-decoder-metrics.jsonl"
+  curve "$run" "$RUNS/fmnist32-$name-curve.jsonl"
 
   stage "$enc_root" train-encoder --decoder "$decoder" --preset quick --kimg "$ENC_KIMG" || return 0
   run=$(newest_run "$enc_root")
@@ -88,7 +103,8 @@ model() {
   [ "$name" = baseline ] && title="Fashion-MNIST 32×32, StyleGAN + encoder baseline ($DEC_KIMG + $ENC_KIMG kimg)"
   [ -f "$MODELS/fmnist32-$name/manifest.json" ] && [ "$MODELS/fmnist32-$name/manifest.json" -nt "$encoder" ] && return 0
   lia pack-model --ckpt "$encoder" --out "$MODELS/fmnist32-$name" --title "$title" --threads "$THREADS" \
-    --metrics "$RUNS/fmnist32-$name-reconstruction.json" \
+    --metrics "$RUNS/fmnist32-$name-reconstruction.json" --sample-metrics "$RUNS/fmnist32-$name-decoder-metrics.jsonl" \
+    --decoder "$(newest_snapshot "$(newest_run "$dec_root")")" --trained-on "$(node -e 'console.log(`${require("os").cpus()[0].model.trim()}, ${require("os").cpus().length} cores`)'), torch backend, $THREADS thread(s) per model" \
     --command "DEC_KIMG=$DEC_KIMG ENC_KIMG=$ENC_KIMG scripts/train-models.sh fmnist $name"
 }
 

@@ -12,7 +12,7 @@ import { reportFigures } from './report.js';
 test('lia demo trains both stages and writes a complete report (shapes, 0.4 min)', async () => {
   const engine = await initEngine({ backend: 'wasm', threads: 1 });
   const out = mkdtempSync(join(tmpdir(), 'lia-demo-'));
-  const { dir, report, summary } = await runDemo({ data: 'shapes:300', minutes: 0.4, outDir: out, quiet: true }, engine);
+  const { dir, report, summary } = await runDemo({ train: true, data: 'shapes:300', minutes: 0.4, outDir: out, quiet: true }, engine);
   for (const f of reportFigures(report)) assert.ok(existsSync(join(dir, f)), `figure ${f} missing`);
   for (const f of ['report.md', 'report.html', 'summary.json', 'perceptual.safetensors']) assert.ok(existsSync(join(dir, f)), f);
   const md = readFileSync(join(dir, 'report.md'), 'utf8');

@@ -1,8 +1,10 @@
-// `lia demo` (what `npm start` runs): a small LIA trained end to end within a time budget — the
-// decoder (stage 1), then the encoder (stage 2) — followed by every application on held-out images:
-// reconstruction, refinement from three starts, interpolation in y and z, style mixing, and edits
-// along fitted class directions. Writes runs/<n>-demo/report.{md,html} with grids, metrics and
-// loss curves, and summary.json.
+// `lia demo`: by default (what `npm start` runs) the shipped models used on held-out images without
+// training (shipped.ts); `lia demo --train`: a small LIA trained end to end within a time budget —
+// the decoder (stage 1), then the encoder (stage 2) — followed by every application on held-out
+// images: reconstruction, refinement from three starts, interpolation in y and z, style mixing, and
+// edits along fitted class and SeFa directions. Both write runs/<n>-demo/report.{md,html} with grids,
+// metrics and (for --train) loss curves, and summary.json; a part that fails is reported there and
+// the rest goes on.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -17,17 +19,15 @@ import { createRunDir } from '../train/run-dir.js';
 import type { Trainable } from '../train/run-loop.js';
 import { runWithProgress } from '../train/progress-run.js';
 import { loadFeatureNet } from '../io/network-files.js';
-import { initialCode } from '../invert/model.js';
-import { renderCode, REFINE_DEFAULTS, type RefineInit } from '../invert/refine.js';
 import * as lia from '../node.js';
 import { asGeneratorLike } from '../metrics/index.js';
-import { writeRowsGrid } from '../io/images.js';
 import { writeTextAtomic } from '../io/files.js';
 import { lineChartSvg, type Series } from '../io/chart.js';
-import { mse01, qualitySums } from '../metrics/image-quality.js';
 import { computeMetrics, type ImageSource } from '../metrics/index.js';
-import { writeSampleGrid, gridLatents } from '../train/sampling.js';
+import { listModelFolders, trainedKimg, PACKAGE_ROOT } from '../io/model-folders.js';
 import { reportMarkdown, reportHtml, type Block, type Report, type Section } from './report.js';
+import { editingPart, guarded, interpolationPart, mixingPart, reconstructionPart, refinementPart, samplesPart, type Failure, type PartContext, type Pool } from './applications.js';
+import { chooseModels, runShippedDemo, type DemoResult } from './shipped.js';
 
 export interface DemoOptions {
   /** Dataset spec; default fashion-mnist when installed, otherwise the built-in shapes. */
@@ -40,16 +40,27 @@ export interface DemoOptions {
   seed?: number;
 }
 
-export interface DemoResult {
-  dir: string;
-  report: Report;
-  summary: Record<string, unknown>;
+export type { DemoResult } from './shipped.js';
+
+export interface RunDemoOptions extends DemoOptions {
+  /** Train a small LIA from scratch instead of loading the shipped models. */
+  train?: boolean;
+  /** Folder of model folders for the shipped-models demo (default: the package's models/). */
+  modelsDir?: string;
+  /** Model folders to show instead of the longest-trained LIA model of each dataset. */
+  models?: string[];
+}
+
+/** `lia demo`: the shipped models (default), or a small LIA trained from scratch (`train`). */
+export async function runDemo(opts: RunDemoOptions, engine: EngineInfo): Promise<DemoResult> {
+  if (opts.train) return runTrainingDemo(opts, engine);
+  return runShippedDemo({ modelsDir: opts.modelsDir ?? join(PACKAGE_ROOT, 'models'), models: opts.models, outDir: opts.outDir, quiet: opts.quiet, seed: opts.seed }, engine);
 }
 
 /** Shares of the budget: stage 1, stage 2; the rest is for the applications and the report. */
 const SHARE = { decoder: 0.55, encoder: 0.33 };
 const TRAINED_NETS: Record<string, { perceptual: string; eval: string }> = {
-  'fashion-mnist': { perceptual: 'results/features/fmnist-perceptual.safetensors', eval: 'results/features/fmnist-eval.safetensors' },
+  'fashion-mnist': { perceptual: join(PACKAGE_ROOT, 'results/features/fmnist-perceptual.safetensors'), eval: join(PACKAGE_ROOT, 'results/features/fmnist-eval.safetensors') },
 };
 
 function log(quiet: boolean | undefined, msg: string): void {
@@ -119,21 +130,6 @@ function lossChart(dir: string, file: string, series: Series[], opts: Parameters
   return { kind: 'figure', src: file, caption };
 }
 
-/** Test images of `count` different classes where the dataset has labels (the first images otherwise). */
-function pickByClass(ds: Dataset, count: number, offset = 0): number[] {
-  const out: number[] = [];
-  const seen = new Set<number>();
-  const n = ds.test.end - ds.test.start;
-  for (let k = 0; k < n && out.length < count; k++) {
-    const i = ds.test.start + ((offset + k) % n); // wraps around on small test splits
-    const l = ds.labels ? ds.labels[i] : i;
-    if (ds.labels && seen.has(l)) continue;
-    seen.add(l);
-    out.push(i);
-  }
-  return out;
-}
-
 function imagesAt(ds: Dataset, idx: number[]): tf.Tensor4D {
   const size = ds.resolution * ds.resolution * ds.channels;
   const data = new Float32Array(idx.length * size);
@@ -141,7 +137,7 @@ function imagesAt(ds: Dataset, idx: number[]): tf.Tensor4D {
   return tf.tensor4d(data, [idx.length, ds.resolution, ds.resolution, ds.channels]);
 }
 
-export async function runDemo(opts: DemoOptions, engine: EngineInfo): Promise<DemoResult> {
+export async function runTrainingDemo(opts: DemoOptions, engine: EngineInfo): Promise<DemoResult> {
   if (!(opts.minutes > 0)) throw new Error(`--minutes must be positive, got ${opts.minutes}`);
   const t0 = Date.now();
   const budget = opts.minutes * 60;
@@ -193,157 +189,103 @@ export async function runDemo(opts: DemoOptions, engine: EngineInfo): Promise<De
   enc.dispose();
   timings.encoder = since(tStage);
 
-  // Applications on held-out images.
+  // Applications on held-out images; every part is guarded, so one that fails is reported and the rest goes on.
   tStage = Date.now();
   log(opts.quiet, 'reconstructing, refining, interpolating, mixing and editing held-out images…');
   const m = await lia.loadModel(encRun.snapshot);
   const res = ds.resolution;
   const ch = ds.channels;
   const sections: Section[] = [];
-  const summary: Record<string, unknown> = { dir, data: ds.name, source: ds.source, backend: engine.backend, threads: engine.threads, minutes: opts.minutes };
+  const failures: Failure[] = [];
+  const summary: Record<string, unknown> = { dir, mode: 'train', data: ds.name, source: ds.source, backend: engine.backend, threads: engine.threads, minutes: opts.minutes, failures };
+  const ctx: PartContext = { dir, prefix: '', failures, summary, quiet: opts.quiet };
+  const nEval = Math.min(1000, ds.test.end - ds.test.start);
+  const size = res * res * ch;
+  const pool: Pool = {
+    x: toUnitRange(ds.pixels.subarray(ds.test.start * size, (ds.test.start + nEval) * size)),
+    n: nEval,
+    resolution: res,
+    channels: ch,
+    labels: ds.labels?.subarray(ds.test.start, ds.test.start + nEval),
+    classNames: ds.classNames,
+    source: `the first ${nEval} images of the test split`,
+  };
   try {
-    // Samples of the decoder.
-    const z = gridLatents(opts.seed ?? 0, 64, m.G.config.latentSize);
-    await writeSampleGrid(m.G, z, join(dir, 'samples.png'), { cols: 8 });
-    z.dispose();
+    const samplesBlocks = await samplesPart(ctx, m, opts.seed ?? 0, 'Random samples g(Φ⁻¹(z)), z ~ N(0, I), from the EMA generator.');
     // Loss curves.
     const decLog = readLog(join(decDir, 'log.jsonl'));
     const encLog = readLog(join(encDir, 'log.jsonl'));
     const decoderChart = lossChart(dir, 'decoder-losses.svg', [{ name: 'G (non-saturating)', points: curve(decLog, 'loss_g') }, { name: 'D (logistic)', points: curve(decLog, 'loss_d') }], { title: 'stage 1: decoder losses', xLabel: 'kimg', yLabel: 'loss (5-step mean)' }, 'Generator and discriminator losses during stage 1.');
     const encoderChart = lossChart(dir, 'encoder-losses.svg', [{ name: 'pixel MSE', points: curve(encLog, 'mse') }, { name: 'perceptual', points: curve(encLog, 'perceptual') }, { name: 'adversarial', points: curve(encLog, 'adv') }], { title: 'stage 2: encoder losses', xLabel: 'kimg', yLabel: 'loss (5-step mean)', logY: true }, 'Encoder losses during stage 2 (pixel MSE on [-1, 1] images, perceptual, adversarial).');
 
-    // Reconstruction quality on up to 1,000 test images, and the grid of 16.
-    const nEval = Math.min(1000, ds.test.end - ds.test.start);
-    const size = res * res * ch;
-    const recon = new Float32Array(nEval * size);
-    const q = { mse: 0, psnr: 0, ssim: 0 };
-    let encSec = 0;
-    for (let i = 0; i < nEval; i += 100) {
-      const b = Math.min(100, nEval - i);
-      const x = imagesAt(ds, Array.from({ length: b }, (_, k) => ds.test.start + i + k));
-      const te = performance.now();
-      const y = lia.encode(m, x);
-      await y.data();
-      encSec += (performance.now() - te) / 1000;
-      const xr = m.G.render(y);
-      recon.set((await xr.data()) as Float32Array, i * size);
-      const sums = qualitySums(x, xr);
-      q.mse += sums.mse01;
-      q.psnr += sums.psnr;
-      q.ssim += sums.ssim;
-      tf.dispose([x, y, xr]);
-    }
-    const quality = { images: nEval, mse01: q.mse / nEval, psnr: q.psnr / nEval, ssim: q.ssim / nEval, encoder_images_per_sec: nEval / encSec };
-    summary.reconstruction = quality;
-    const firstIdx = Array.from({ length: 16 }, (_, k) => ds.test.start + k);
-    const x16 = imagesAt(ds, firstIdx);
-    await writeRowsGrid(join(dir, 'reconstructions.png'), [(await x16.data()) as Float32Array, recon.subarray(0, 16 * size)], 16, res, ch);
-    x16.dispose();
+    const rec = await reconstructionPart(ctx, m, pool);
 
-    // FID/SWD of samples and of reconstructions against the test split, with the evaluation network.
-    const metricRows: Array<Array<string | number>> = [];
-    if (evalPath) {
+    // FID/SWD of samples and of reconstructions against the test split, with the evaluation network,
+    // beside the shipped model's at the same image count (FID depends on it).
+    const metricBlocks = await guarded(ctx, 'FID and SWD', async () => {
+      if (!evalPath) return [{ kind: 'text', text: 'No evaluation network for this dataset: FID and SWD are not reported (train one with `lia train-features --role eval`).' }];
+      if (!rec.recon) throw new Error('the reconstructions failed, so there is nothing to score');
+      const recon = rec.recon;
       const evalNet = await loadFeatureNet(evalPath);
-      const n = nEval;
-      const gen = asGeneratorLike(m.G);
-      const cache = new Map<string, unknown>();
-      const samples = await computeMetrics(['fid', 'swd'], { generator: gen, realTest: ds, featureNet: evalNet, numImages: n, seed: 0, batch: 100, cache });
-      const fake: ImageSource = async function* () {
-        for (let i = 0; i < n; i += 100) yield tf.tensor4d(recon.subarray(i * size, Math.min(n, i + 100) * size), [Math.min(100, n - i), res, res, ch]);
-      };
-      const recs = await computeMetrics(['fid', 'swd'], { realTest: ds, featureNet: evalNet, numImages: n, seed: 0, batch: 100, cache, fakeImages: fake });
-      evalNet.dispose();
-      for (const [what, ms] of [['samples g(Φ⁻¹(z))', samples], ['reconstructions g(f(x))', recs]] as const) {
-        metricRows.push([what, ...ms.map((r) => r.value)]);
-        summary[what.startsWith('samples') ? 'samples_metrics' : 'reconstruction_metrics'] = Object.fromEntries(ms.map((r) => [r.metric, r.value]));
+      try {
+        const n = nEval;
+        const cache = new Map<string, unknown>();
+        const rows: Array<Array<string | number>> = [];
+        const scored: Array<[string, lia.LiaModel]> = [['this demo', m]];
+        const shipped = chooseModels(listModelFolders(join(PACKAGE_ROOT, 'models'))).find((f) => f.manifest.data === ds.name && f.manifest.resolution === res && f.manifest.channels === ch);
+        let shippedModel: lia.LiaModel | undefined;
+        if (shipped) {
+          shippedModel = await lia.loadModel(shipped.model);
+          scored.push([`shipped ${shipped.id} (${trainedKimg(shipped)} kimg)`, shippedModel]);
+        }
+        let head: string[] = [];
+        try {
+          for (const [name, model] of scored) {
+            const samples = await computeMetrics(['fid', 'swd'], { generator: asGeneratorLike(model.G), realTest: ds, featureNet: evalNet, numImages: n, seed: 0, batch: 100, cache });
+            head = samples.map((r) => r.metric);
+            rows.push([`samples g(Φ⁻¹(z)), ${name}`, ...samples.map((r) => r.value)]);
+            summary[name === 'this demo' ? 'samples_metrics' : 'shipped_samples_metrics'] = Object.fromEntries(samples.map((r) => [r.metric, r.value]));
+          }
+        } finally {
+          if (shippedModel) lia.disposeModel(shippedModel);
+        }
+        const fake: ImageSource = async function* () {
+          for (let i = 0; i < n; i += 100) yield tf.tensor4d(recon.subarray(i * size, Math.min(n, i + 100) * size), [Math.min(100, n - i), res, res, ch]);
+        };
+        const recs = await computeMetrics(['fid', 'swd'], { realTest: ds, featureNet: evalNet, numImages: n, seed: 0, batch: 100, cache, fakeImages: fake });
+        rows.push(['reconstructions g(f(x)), this demo', ...recs.map((r) => r.value)]);
+        summary.reconstruction_metrics = Object.fromEntries(recs.map((r) => [r.metric, r.value]));
+        return [
+          { kind: 'table', head: ['', ...head], rows },
+          { kind: 'text', text: `FID and SWD of ${n} images against the test split, with the evaluation network ${evalPath} (never the perceptual network of the encoder's loss)${shipped ? `; the shipped model's samples are scored the same way, so the gap to a longer training is visible` : ''}. FID from ${n} images is biased upwards; compare numbers only at the same count.` },
+        ];
+      } finally {
+        evalNet.dispose();
       }
-      metricRows.unshift(['', ...samples.map((r) => r.metric)]);
-    }
+    });
 
-    // Refinement from the encoder, the mean and a random start (PAPER.md Figure 11 in miniature).
-    const refineIdx = Array.from({ length: 8 }, (_, k) => ds.test.start + 16 + k);
-    const xr8 = imagesAt(ds, refineIdx);
-    const refineSteps = 100;
-    const series: Series[] = [];
-    const refineRows: Array<Array<string | number>> = [];
-    const rows: Float32Array[] = [(await xr8.data()) as Float32Array];
-    const tRefine = Date.now();
-    for (const init of ['encoder', 'mean', 'random'] as RefineInit[]) {
-      const code0 = initialCode(m, 'y', init, xr8, 1);
-      const start = renderCode(m.G, 'y', code0);
-      const s0 = tf.tidy(() => tf.mean(mse01(xr8, start)).dataSync()[0]);
-      const r = await lia.refine(m, xr8, { init: code0, steps: refineSteps, lr: REFINE_DEFAULTS.lr, beta: m.encoder!.train.beta1, perceptualNet: net, perceptualLayer: m.encoder!.train.perceptualLayer, space: 'y' });
-      series.push({ name: `from ${init}`, points: r.history.map((h) => [h.step, h.loss]) });
-      const s1 = r.finalMse.reduce((a, v) => a + v, 0) / r.finalMse.length / 4;
-      refineRows.push([init, s0, s1, r.history[0].loss, r.history.at(-1)!.loss]);
-      if (init === 'encoder') rows.push((await start.data()) as Float32Array);
-      if (init !== 'random') rows.push((await r.images.data()) as Float32Array);
-      tf.dispose([code0, start, r.code, r.images]);
-    }
-    timings.refinement = since(tRefine);
-    xr8.dispose();
-    await writeRowsGrid(join(dir, 'refinement.png'), rows, 8, res, ch);
-    writeTextAtomic(join(dir, 'refinement-losses.svg'), lineChartSvg(series, { title: `refinement in y (${refineSteps} Adam steps, 8 test images)`, xLabel: 'step', yLabel: 'MSE + β·perceptual', logY: true }));
-    summary.refinement = refineRows.map(([init, a, b]) => ({ init, mse01_start: a, mse01_after: b }));
+    const refineBlocks = await refinementPart(ctx, m, pool, net, 100, perceptualNote);
+    const interpBlocks = await interpolationPart(ctx, m, pool);
+    const mixBlocks = await mixingPart(ctx, m, pool);
 
-    // Interpolation between two test images of different classes: lerp in y, slerp in z.
-    const [ia, ib] = pickByClass(ds, 2);
-    const xa = imagesAt(ds, [ia]);
-    const xb = imagesAt(ds, [ib]);
-    const interpRows: Float32Array[] = [];
-    for (const space of ['y', 'z'] as const) {
-      const imgs = lia.interpolate(m, xa, xb, { space, steps: 8 });
-      const strip = tf.concat([xa, imgs, xb]);
-      interpRows.push((await strip.data()) as Float32Array);
-      tf.dispose([imgs, strip]);
-    }
-    tf.dispose([xa, xb]);
-    await writeRowsGrid(join(dir, 'interpolation.png'), interpRows, 10, res, ch);
-
-    // Style mixing: coarse styles from one image, fine styles from another.
-    const pairs = pickByClass(ds, 8, 100);
-    const crossover = Math.floor(m.G.numWs / 2);
-    const mixCols: Float32Array[] = [new Float32Array(4 * size), new Float32Array(4 * size), new Float32Array(4 * size)];
-    for (let p = 0; p < 4 && 2 * p + 1 < pairs.length; p++) {
-      const c = imagesAt(ds, [pairs[2 * p]]);
-      const f = imagesAt(ds, [pairs[2 * p + 1]]);
-      const out = lia.mix(m, c, f, crossover);
-      const all = (await tf.concat([c, f, out]).data()) as Float32Array; // coarse, fine, rec c, rec f, mix
-      mixCols[0].set(all.subarray(0, size), p * size);
-      mixCols[1].set(all.subarray(size, 2 * size), p * size);
-      mixCols[2].set(all.subarray(4 * size, 5 * size), p * size);
-      tf.dispose([c, f, out]);
-    }
-    await writeRowsGrid(join(dir, 'mixing.png'), mixCols, 4, res, ch);
-
-    // Directions from class labels, and edits of two test images.
-    const editRows: Float32Array[] = [];
+    // Directions from class labels, and edits of held-out images.
     let dirRows: Array<Array<string | number>> = [];
-    let edited: string[] = [];
-    if (ds.labels && ds.classNames.length >= 2) {
+    const editBlocks = await guarded(ctx, 'class directions', async () => {
+      if (!ds.labels || ds.classNames.length < 2) return [{ kind: 'text', text: 'The dataset has no labels: no class directions were fitted (lia directions fit --method sefa|pca finds directions without labels).' }];
       const nFit = Math.min(3000, ds.train.end - ds.train.start);
       const xFit = imagesAt(ds, Array.from({ length: nFit }, (_, k) => ds.train.start + k));
       const labels = ds.labels.subarray(ds.train.start, ds.train.start + nFit);
-      const dirs = await lia.fitDirections(m, xFit, labels, ds.classNames, { iterations: 300, batch: 250 });
-      xFit.dispose();
-      dirRows = dirs.map((x) => [x.name, x.positives, x.trainAccuracy, x.heldOutAccuracy]);
-      // Edit two test images towards two other classes.
-      const src = pickByClass(ds, 2, 200);
-      const strengths = [-2, -1, 0, 1, 2, 3];
-      for (const [k, i] of src.entries()) {
-        const own = ds.labels[i];
-        const target = dirs[(own + 1 + 3 * k) % dirs.length];
-        const x = imagesAt(ds, [i]);
-        const out = await lia.edit(m, x, target, strengths);
-        const imgs = tf.concat([x, out]);
-        out.dispose();
-        editRows.push((await imgs.data()) as Float32Array);
-        edited.push(`row ${k + 1}: a ${ds.classNames[own]} moved along '${target.name}' with α = ${strengths.join(', ')}`);
-        tf.dispose([x, imgs]);
+      let dirs: lia.Direction[];
+      try {
+        dirs = await lia.fitDirections(m, xFit, labels, ds.classNames, { iterations: 300, batch: 250 });
+      } finally {
+        xFit.dispose();
       }
-      if (editRows.length) await writeRowsGrid(join(dir, 'editing.png'), editRows, strengths.length + 1, res, ch);
+      dirRows = dirs.map((x) => [x.name, x.positives, x.trainAccuracy, x.heldOutAccuracy]);
       summary.directions = dirs.map((x) => ({ name: x.name, heldOutAccuracy: x.heldOutAccuracy }));
-    }
+      return [...(await editingPart(ctx, m, pool, dirs.slice(0, 3), 'class')), { kind: 'table', head: ['direction (class)', 'images with it', 'accuracy (fit)', 'accuracy (held out)'], rows: dirRows }];
+    });
+    const sefaBlocks = await guarded(ctx, 'SeFa directions', async () => editingPart(ctx, m, pool, await lia.sefaDirections(m.G, 3), 'SeFa'));
     timings.applications = since(tStage);
     timings.total = since(t0);
     summary.timings_sec = timings;
@@ -370,55 +312,18 @@ export async function runDemo(opts: DemoOptions, engine: EngineInfo): Promise<De
             ['total', '', fmt(timings.total)],
           ],
         },
-        { kind: 'text', text: 'This is a demonstration at a tiny scale: minutes of CPU training instead of days of GPU training. Expect rough samples and blurry reconstructions; the structure of every result is the method’s, the quality is the budget’s. `--minutes N` scales the budget.' },
+        { kind: 'text', text: 'This is a demonstration at a tiny scale: minutes of CPU training instead of days of GPU training. Expect rough samples and blurry reconstructions; the structure of every result is the method’s, the quality is the budget’s. `--minutes N` scales the budget; `npm start` (without --train) shows the shipped, longer-trained models instead.' },
       ],
     });
-    sections.push({
-      title: 'Stage 1: the decoder',
-      blocks: [
-        { kind: 'figure', src: 'samples.png', caption: 'Random samples g(Φ⁻¹(z)), z ~ N(0, I), from the EMA generator.' },
-        decoderChart,
-      ],
-    });
-    sections.push({
-      title: 'Stage 2: the encoder',
-      blocks: [
-        { kind: 'figure', src: 'reconstructions.png', caption: 'Held-out test images (top) and their one-pass reconstructions g(f(x)) (bottom).' },
-        {
-          kind: 'table',
-          head: ['test images', 'MSE ([0, 1])', 'PSNR (dB)', 'SSIM', 'encoder images/s'],
-          rows: [[quality.images, quality.mse01, quality.psnr, quality.ssim, Math.round(quality.encoder_images_per_sec)]],
-        },
-        ...(metricRows.length ? [{ kind: 'table' as const, head: metricRows[0].map(String), rows: metricRows.slice(1) }, { kind: 'text' as const, text: `FID and SWD of ${nEval} images against the test split, with the evaluation network ${evalPath} (never the perceptual network of the encoder's loss). FID from 1,000 images is biased upwards; compare numbers only at the same count.` }] : [{ kind: 'text' as const, text: 'No evaluation network for this dataset: FID is not reported (train one with `lia train-features --role eval`).' }]),
-        encoderChart,
-      ],
-    });
-    sections.push({
-      title: 'Refinement (equation 13)',
-      blocks: [
-        { kind: 'figure', src: 'refinement.png', caption: `Rows: test images; the encoder's reconstruction; after ${refineSteps} steps from the encoder's code; after ${refineSteps} steps from the mean y.` },
-        { kind: 'figure', src: 'refinement-losses.svg', caption: 'Loss per step from the three starting points (PAPER.md Figure 11).' },
-        { kind: 'table', head: ['start', 'MSE before', `MSE after ${refineSteps} steps`, 'loss before', 'loss after'], rows: refineRows },
-      ],
-    });
-    sections.push({
-      title: 'Interpolation, mixing and editing of real images',
-      blocks: [
-        { kind: 'figure', src: 'interpolation.png', caption: 'Two test images at the ends; between them, 8 images lerping in y (top) and slerping in z = Φ(y) (bottom).' },
-        { kind: 'figure', src: 'mixing.png', caption: `Style mixing: coarse styles (inputs 0–${crossover - 1}) from the top row, fine styles from the middle row; the mix at the bottom.` },
-        ...(editRows.length
-          ? [
-              { kind: 'figure' as const, src: 'editing.png', caption: `Edits along class directions fitted in y by logistic regression: ${edited.join('; ')} (α in standard deviations of the codes along the direction).` },
-              { kind: 'table' as const, head: ['direction (class)', 'images with it', 'accuracy (fit)', 'accuracy (held out)'], rows: dirRows },
-            ]
-          : [{ kind: 'text' as const, text: 'The dataset has no labels: no directions were fitted.' }]),
-      ],
-    });
+    sections.push({ title: 'Stage 1: the decoder', blocks: [...samplesBlocks, decoderChart] });
+    sections.push({ title: 'Stage 2: the encoder', blocks: [...rec.blocks, ...metricBlocks, encoderChart] });
+    sections.push({ title: 'Refinement (equation 13)', blocks: refineBlocks });
+    sections.push({ title: 'Interpolation, mixing and editing of real images', blocks: [...interpBlocks, ...mixBlocks, ...editBlocks, ...sefaBlocks] });
     sections.push({
       title: 'Reproduce',
       blocks: [
-        { kind: 'code', text: `npm start   # = lia demo\nnode dist/cli.js demo --minutes ${opts.minutes}${opts.data ? ` --data ${opts.data}` : ''}` },
-        { kind: 'text', text: `Snapshots: ${decRun.snapshot} (decoder) and ${encRun.snapshot} (encoder); use them with lia generate, lia reconstruct, lia invert, lia interpolate, lia mix, lia directions fit and lia edit.` },
+        { kind: 'code', text: `node dist/cli.js demo --train --minutes ${opts.minutes}${opts.data ? ` --data ${opts.data}` : ''}` },
+        { kind: 'text', text: `Snapshots: ${decRun.snapshot} (decoder) and ${encRun.snapshot} (encoder); use them with lia generate, lia reconstruct, lia invert, lia interpolate, lia mix, lia directions fit and lia edit. ${failures.length ? `${failures.length} part(s) failed: ${failures.map((x) => `${x.part} (${x.error})`).join('; ')}.` : 'Every part ran.'}` },
       ],
     });
   } finally {

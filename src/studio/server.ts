@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type ServerResponse, type Server } 
 import { existsSync, readdirSync, readFileSync, statSync, createReadStream } from 'node:fs';
 import { basename, extname, join, resolve, sep } from 'node:path';
 import type { CatalogueEntry } from './catalogue.js';
+import { listModelFolders, readModelFolder } from '../io/model-folders.js';
 
 export type { CatalogueEntry } from './catalogue.js';
 
@@ -44,23 +45,15 @@ export interface StudioServer {
 
 /** A model folder's catalogue entry, or null when it has no manifest.json or model.safetensors. */
 function folderEntry(dir: string, urlBase: string, id: string): CatalogueEntry | null {
-  const manifestPath = join(dir, 'manifest.json');
-  if (!existsSync(manifestPath) || !existsSync(join(dir, 'model.safetensors'))) return null;
-  let manifest: Record<string, unknown>;
-  try {
-    manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Record<string, unknown>;
-  } catch (e) {
-    throw new Error(`${manifestPath}: not valid JSON (${(e as Error).message})`);
-  }
-  const samplesDir = join(dir, 'samples');
-  const samples = existsSync(samplesDir) ? readdirSync(samplesDir).filter((f) => f.endsWith('.png')).sort().map((f) => `${urlBase}/samples/${f}`) : [];
+  const f = readModelFolder(dir, id);
+  if (!f) return null;
   return {
     id,
-    title: typeof manifest.title === 'string' ? manifest.title : id,
+    title: typeof f.manifest.title === 'string' ? f.manifest.title : id,
     model: `${urlBase}/model.safetensors`,
-    directions: existsSync(join(dir, 'directions.safetensors')) ? `${urlBase}/directions.safetensors` : undefined,
-    samples,
-    manifest,
+    directions: f.directions ? `${urlBase}/directions.safetensors` : undefined,
+    samples: f.samples.map((p) => `${urlBase}/samples/${basename(p)}`),
+    manifest: f.manifest,
   };
 }
 
@@ -78,17 +71,8 @@ export function buildCatalogue(opts: StudioServerOptions): CatalogueEntry[] {
       out.push({ id: 'user', title: basename(p), model: '/user/model.safetensors', samples: [], manifest: { title: basename(p), source: p } });
     }
   }
-  if (opts.modelsDir && existsSync(opts.modelsDir)) {
-    const found: CatalogueEntry[] = [];
-    for (const name of readdirSync(opts.modelsDir).sort()) {
-      const dir = join(opts.modelsDir, name);
-      if (!statSync(dir).isDirectory()) continue;
-      const e = folderEntry(dir, `/models/${encodeURIComponent(name)}`, name);
-      if (e) found.push(e);
-    }
-    // LIA models (the invertible mapping) before the baselines; otherwise by folder name.
-    const rank = (e: CatalogueEntry) => (e.manifest.mapping === 'invertible' ? 0 : 1);
-    out.push(...found.sort((a, b) => rank(a) - rank(b) || a.id.localeCompare(b.id)));
+  if (opts.modelsDir) {
+    for (const f of listModelFolders(opts.modelsDir)) out.push(folderEntry(f.dir, `/models/${encodeURIComponent(f.id)}`, f.id)!);
   }
   return out;
 }

@@ -4,7 +4,6 @@
 import { Command, Option } from 'commander';
 import { mkdirSync, readFileSync, rmSync, renameSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { addEngineOptions, initEngineFrom, parsePositiveInt, type EngineOptions } from '../engine-options.js';
 import { startStudioServer } from '../../studio/server.js';
@@ -16,8 +15,8 @@ import { writeTextAtomic } from '../../io/files.js';
 import { statusLine } from '../../io/progress.js';
 import { formatTable } from '../table.js';
 
-/** The package's root (dist/cli/commands/ → ../../..). */
-export const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export { PACKAGE_ROOT } from '../../io/model-folders.js';
+import { PACKAGE_ROOT } from '../../io/model-folders.js';
 
 /** Licences of the datasets a model can be trained on (shown in the studio and the reports). */
 export const DATA_LICENCES: Record<string, string> = {
@@ -84,9 +83,12 @@ export function registerStudio(program: Command): void {
       .addOption(new Option('--fit-images <n>', 'training images encoded to fit the class directions (0: none)').argParser((v) => Number.parseInt(v, 10)).default(10000))
       .addOption(new Option('--unsupervised <k>', 'SeFa and PCA directions to ship (each)').argParser(parsePositiveInt).default(5))
       .option('--metrics <file>', 'JSON of measured metrics to record in the manifest (e.g. lia eval-reconstruction --json)')
+      .option('--sample-metrics <file>', "JSON lines of the decoder's sample metrics (lia eval --json), recorded in the manifest")
+      .option('--decoder <snapshot>', "the decoder's final training snapshot: its images seen and wall time are recorded in the manifest")
+      .option('--trained-on <text>', 'backend and machine of the training, recorded in the manifest')
       .option('--command <text>', 'the commands that trained the model, recorded in the manifest')
       .option('--licence <text>', "the data's licence (default: known for fashion-mnist, shapes and emoji)"),
-  ).action(async (opts: EngineOptions & { ckpt: string; out: string; title?: string; samples: number; fitImages: number; unsupervised: number; metrics?: string; command?: string; licence?: string }) => {
+  ).action(async (opts: EngineOptions & PackOptions) => {
     await initEngineFrom(opts);
     await packModel(opts);
   });
@@ -100,8 +102,27 @@ interface PackOptions {
   fitImages: number;
   unsupervised: number;
   metrics?: string;
+  sampleMetrics?: string;
+  decoder?: string;
+  trainedOn?: string;
   command?: string;
   licence?: string;
+}
+
+/** `lia eval --json` records (one JSON object per line) as { metric: value }. */
+function readMetricLines(path: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  try {
+    for (const line of readFileSync(path, 'utf8').split('\n')) {
+      if (!line.trim()) continue;
+      const r = JSON.parse(line) as { metric?: unknown; value?: unknown };
+      if (typeof r.metric !== 'string' || typeof r.value !== 'number') throw new Error(`expected lines {"metric": name, "value": number}, got ${line.slice(0, 80)}`);
+      out[r.metric] = r.value;
+    }
+  } catch (e) {
+    throw new Error(`--sample-metrics ${path}: ${(e as Error).message}`);
+  }
+  return out;
 }
 
 /** Builds the folder next to `out` and renames it over `out` only when everything is written. */
@@ -122,6 +143,8 @@ export async function packModel(opts: PackOptions): Promise<void> {
         throw new Error(`--metrics ${opts.metrics}: ${(e as Error).message}`);
       }
     }
+    const sampleMetrics = opts.sampleMetrics ? readMetricLines(opts.sampleMetrics) : undefined;
+    const decState = opts.decoder ? ((await readSnapshot(opts.decoder)).state as { imagesSeen?: number; elapsedSec?: number } | null) : null;
     await exportGroups(snap, join(tmp, 'model.safetensors'), ['e', 'g_ema']);
     const info = lia.modelInfo(m);
     const ds = await loadDataset(m.data, { resolution: info.resolution, channels: info.channels as 1 | 3, dataDir: m.dataDir });
@@ -169,10 +192,12 @@ export async function packModel(opts: PackOptions): Promise<void> {
       dataLicence: opts.licence ?? DATA_LICENCES[m.data.split(':')[0]] ?? 'unknown: say it with --licence',
       training: {
         command: opts.command,
-        decoder: { kimg: dec.train.kimg, preset: dec.train.preset, mapping: dec.train.mapping },
+        trainedOn: opts.trainedOn,
+        decoder: { kimg: dec.train.kimg, preset: dec.train.preset, mapping: dec.train.mapping, imagesSeen: decState?.imagesSeen, seconds: decState?.elapsedSec },
         encoder: { kimg: m.encoder.train.kimg, imagesSeen: state?.imagesSeen, seconds: state?.elapsedSec, latent: m.encoder.encoder.latent, beta1: m.encoder.train.beta1 },
       },
       metrics,
+      sampleMetrics,
       directions,
       samples,
       packedFrom: basename(opts.ckpt),

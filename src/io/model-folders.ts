@@ -1,0 +1,73 @@
+// Model folders (lia pack-model): model.safetensors, manifest.json, samples/*.png and
+// directions.safetensors. Read by the studio's server and by `lia demo`.
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The package's root folder (models/, dist/web/ and results/ live under it). */
+export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** What pack-model writes into manifest.json (the fields the demo and the studio read). */
+export interface ModelManifest {
+  title?: string;
+  kind?: 'encoder' | 'decoder';
+  mapping?: 'invertible' | 'mlp';
+  resolution?: number;
+  channels?: number;
+  data?: string;
+  dataLicence?: string;
+  training?: {
+    command?: string;
+    trainedOn?: string;
+    decoder?: { kimg?: number; imagesSeen?: number; seconds?: number; preset?: string };
+    encoder?: { kimg?: number; imagesSeen?: number; seconds?: number };
+  };
+  metrics?: Record<string, unknown>;
+  sampleMetrics?: Record<string, number>;
+  [key: string]: unknown;
+}
+
+export interface ModelFolder {
+  id: string;
+  dir: string;
+  manifest: ModelManifest;
+  model: string;
+  directions?: string;
+  samples: string[];
+}
+
+/** A model folder, or null when it has no manifest.json or model.safetensors. */
+export function readModelFolder(dir: string, id: string): ModelFolder | null {
+  const manifestPath = join(dir, 'manifest.json');
+  if (!existsSync(manifestPath) || !existsSync(join(dir, 'model.safetensors'))) return null;
+  let manifest: ModelManifest;
+  try {
+    manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as ModelManifest;
+  } catch (e) {
+    throw new Error(`${manifestPath}: not valid JSON (${(e as Error).message})`);
+  }
+  const samplesDir = join(dir, 'samples');
+  const samples = existsSync(samplesDir) ? readdirSync(samplesDir).filter((f) => f.endsWith('.png')).sort().map((f) => join(samplesDir, f)) : [];
+  const directions = join(dir, 'directions.safetensors');
+  return { id, dir, manifest, model: join(dir, 'model.safetensors'), directions: existsSync(directions) ? directions : undefined, samples };
+}
+
+/** Every model folder under `root`: LIA models (the invertible mapping) first, then by name. */
+export function listModelFolders(root: string): ModelFolder[] {
+  if (!existsSync(root)) return [];
+  const found: ModelFolder[] = [];
+  for (const name of readdirSync(root).sort()) {
+    const dir = join(root, name);
+    if (!statSync(dir).isDirectory()) continue;
+    const f = readModelFolder(dir, name);
+    if (f) found.push(f);
+  }
+  const rank = (f: ModelFolder) => (f.manifest.mapping === 'invertible' ? 0 : 1);
+  return found.sort((a, b) => rank(a) - rank(b) || a.id.localeCompare(b.id));
+}
+
+/** Training length of a model in kimg (decoder + encoder), for choosing the longest-trained one. */
+export function trainedKimg(f: ModelFolder): number {
+  const t = f.manifest.training;
+  return (t?.decoder?.kimg ?? 0) + (t?.encoder?.kimg ?? 0);
+}
