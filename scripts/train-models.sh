@@ -46,7 +46,7 @@ train_until() {
   wait "$pid"
 }
 
-# Whether a run's newest snapshot has reached its planned length (the loop state's imagesSeen).
+# Whether a run's newest snapshot has seen $2 kimg (default: its own planned length).
 finished() {
   local snap; snap=$(newest_snapshot "$1")
   [ -n "$snap" ] && node -e '
@@ -55,21 +55,22 @@ finished() {
     const n = Number(b.readBigUInt64LE(0));
     const meta = JSON.parse(b.subarray(8, 8 + n).toString()).__metadata__;
     const cfg = JSON.parse(meta.config), st = JSON.parse(meta.state);
-    process.exit(st.imagesSeen >= cfg.train.kimg * 1000 ? 0 : 1);' "$snap"
+    const kimg = process.argv[2] ? Number(process.argv[2]) : cfg.train.kimg;
+    process.exit(st.imagesSeen >= kimg * 1000 - 1e-6 ? 0 : 1);' "$snap" "${2:-}"
 }
 
-# Trains (or resumes) the newest run under $1 until it is finished; $2… start a new run. Fails when
-# the run is not finished (stopped at STOP_AT).
+# Trains (or resumes, with the run length set to $2 kimg, longer or shorter than planned) the newest
+# run under $1 until it has seen $2 kimg; $3… start a new run. Fails when stopped at STOP_AT.
 stage() {
-  local root=$1 run
-  shift
+  local root=$1 kimg=$2 run
+  shift 2
   run=$(newest_run "$root")
   if [ -z "$run" ]; then
-    train_until lia "$@" --out "$root" --threads "$THREADS" --quiet || return 1
-  elif ! finished "$run"; then
-    train_until lia "$1" --resume "$run" --threads "$THREADS" --quiet || return 1
+    train_until lia "$@" --kimg "$kimg" --out "$root" --threads "$THREADS" --quiet || return 1
+  elif ! finished "$run" "$kimg"; then
+    train_until lia "$1" --resume "$run" --kimg "$kimg" --threads "$THREADS" --quiet || return 1
   fi
-  finished "$(newest_run "$root")"
+  finished "$(newest_run "$root")" "$kimg"
 }
 
 # The metric curve: FID and SWD of every CURVE_KIMG-th snapshot of a decoder run (appended once each).
@@ -87,14 +88,14 @@ curve() {
 model() {
   local name=$1 mapping=$2
   local dec_root=$RUNS/fm-$name-decoder enc_root=$RUNS/fm-$name-encoder run
-  stage "$dec_root" train-decoder --preset quick --mapping "$mapping" --data fashion-mnist --kimg "$DEC_KIMG" --snapshot-kimg 20 || return 0
+  stage "$dec_root" "$DEC_KIMG" train-decoder --preset quick --mapping "$mapping" --data fashion-mnist --snapshot-kimg 20 || return 0
   run=$(newest_run "$dec_root")
   local decoder=$RUNS/fmnist32-$name-decoder.safetensors
   [ -f "$decoder" ] || lia export-decoder --ckpt "$(newest_snapshot "$run")" --out "$decoder"
   [ -f "$RUNS/fmnist32-$name-decoder-metrics.jsonl" ] || lia eval --ckpt "$decoder" --metrics fid,swd --num-images "$EVAL_IMAGES" --threads "$THREADS" --json --no-append > "$RUNS/fmnist32-$name-decoder-metrics.jsonl"
   curve "$run" "$RUNS/fmnist32-$name-curve.jsonl"
 
-  stage "$enc_root" train-encoder --decoder "$decoder" --preset quick --kimg "$ENC_KIMG" || return 0
+  stage "$enc_root" "$ENC_KIMG" train-encoder --decoder "$decoder" --preset quick || return 0
   run=$(newest_run "$enc_root")
   local encoder=$RUNS/fmnist32-$name-encoder.safetensors
   [ -f "$encoder" ] || lia export-encoder --ckpt "$(newest_snapshot "$run")" --out "$encoder"
