@@ -1,4 +1,5 @@
-// A decoder as the metrics see it: z → y → image, with the fixed noise maps (deterministic).
+// A decoder as the metrics see it: z → y → image, with the fixed noise maps (deterministic) or, given
+// a noise seed, fresh per-pixel noise.
 import type { Generator } from '../models/generator.js';
 import type { GeneratorLike } from './types.js';
 
@@ -8,6 +9,6 @@ export function asGeneratorLike(G: Generator): GeneratorLike {
     resolution: G.config.resolution,
     channels: G.config.channels,
     mapping: (z) => G.toY(z),
-    synthesis: (y) => G.render(y),
+    synthesis: (y, noiseSeed) => (noiseSeed === undefined ? G.render(y) : G.synthesis.forward(y, { noise: 'random', noiseSeed })),
   };
 }

@@ -52,7 +52,13 @@ function featureNetName(ctx: MetricContext, metric: string): string {
 function fakeSource(ctx: MetricContext, metric: string, num: number): ImageSource {
   if (ctx.fakeImages) return ctx.fakeImages;
   const g = need(ctx.generator, 'a generator (or fakeImages)', metric);
-  return generatedImages(g, { num, batch: ctx.batch, seed: ctx.seed });
+  return generatedImages(g, { num, batch: ctx.batch, seed: ctx.seed, noise: ctx.noise ?? 'random' });
+}
+
+/** '_constnoise' when fid/swd score generated images with the fixed noise maps (fresh noise, the default, adds nothing). */
+function noiseSuffix(ctx: MetricContext): string {
+  if (ctx.noise !== undefined && ctx.noise !== 'random' && ctx.noise !== 'const') throw new Error(`noise: expected 'random' or 'const', got '${ctx.noise}'`);
+  return !ctx.fakeImages && ctx.noise === 'const' ? '_constnoise' : '';
 }
 
 function withProgress(source: ImageSource, ctx: MetricContext, metric: string, total: number): ImageSource {
@@ -89,7 +95,7 @@ registerMetric({
   primary: 'fid',
   usesFeatureNet: true,
   numImages: (ctx) => ctx.numImages,
-  fullName: (ctx) => `fid${countLabel(ctx.numImages)}_${featureNetName(ctx, 'fid')}`,
+  fullName: (ctx) => `fid${countLabel(ctx.numImages)}_${featureNetName(ctx, 'fid')}${noiseSuffix(ctx)}`,
   async compute(ctx) {
     const name = this.fullName(ctx);
     const net = need(ctx.featureNet, 'a feature network', name);
@@ -111,7 +117,7 @@ registerMetric({
   // Both sets hold equally many images: numImages, or the whole real split when that is smaller.
   numImages: (ctx) => (ctx.realTest ? realSet(ctx, 'swd').count : ctx.numImages),
   fullName(ctx) {
-    return `swd${countLabel(this.numImages(ctx))}`;
+    return `swd${countLabel(this.numImages(ctx))}${noiseSuffix(ctx)}`;
   },
   async compute(ctx) {
     const name = this.fullName(ctx);

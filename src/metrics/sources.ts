@@ -13,9 +13,9 @@ export function sampleLatents(rng: Rng, n: number, dz: number): tf.Tensor2D {
   return tf.tensor2d(z, [n, dz]);
 }
 
-/** x = synthesis(mapping(z)) for z [N, dz]. */
-export function generate(g: GeneratorLike, z: tf.Tensor2D): tf.Tensor4D {
-  return tf.tidy(() => g.synthesis(g.mapping(z)));
+/** x = synthesis(mapping(z)) for z [N, dz], with the fixed noise maps or fresh noise from `noiseSeed`. */
+export function generate(g: GeneratorLike, z: tf.Tensor2D, noiseSeed?: number): tf.Tensor4D {
+  return tf.tidy(() => g.synthesis(g.mapping(z), noiseSeed));
 }
 
 function checkCount(name: string, n: number): void {
@@ -23,10 +23,11 @@ function checkCount(name: string, n: number): void {
 }
 
 /**
- * `num` images from `g` in batches of `batch`, z ~ N(0, I) from Rng(seed). The same seed gives the
- * same images whatever the batch size.
+ * `num` images from `g` in batches of `batch`, z ~ N(0, I) from Rng(seed). With the fixed noise maps
+ * (`noise` 'const', the default here) the same seed gives the same images whatever the batch size;
+ * with 'random' each batch draws fresh noise from a seed made of `seed` and its first image's index.
  */
-export function generatedImages(g: GeneratorLike, opts: { num: number; batch: number; seed: number }): ImageSource {
+export function generatedImages(g: GeneratorLike, opts: { num: number; batch: number; seed: number; noise?: 'const' | 'random' }): ImageSource {
   checkCount('number of images', opts.num);
   checkCount('batch', opts.batch);
   return async function* () {
@@ -34,7 +35,7 @@ export function generatedImages(g: GeneratorLike, opts: { num: number; batch: nu
     for (let done = 0; done < opts.num; done += opts.batch) {
       const n = Math.min(opts.batch, opts.num - done);
       yield tf.tidy(() => {
-        const x = generate(g, sampleLatents(rng, n, g.latentSize));
+        const x = generate(g, sampleLatents(rng, n, g.latentSize), opts.noise === 'random' ? opts.seed * 1_000_003 + done + 1 : undefined);
         if (x.rank !== 4 || x.shape[0] !== n || x.shape[1] !== g.resolution || x.shape[2] !== g.resolution || x.shape[3] !== g.channels) {
           throw new Error(`generator returned [${x.shape.join(', ')}], expected [${n}, ${g.resolution}, ${g.resolution}, ${g.channels}]`);
         }

@@ -10,8 +10,12 @@ export interface GeneratorLike {
   channels: number;
   /** z [N, dz] → y [N, dy] (Φ⁻¹ or the MLP mapping); inside tf.tidy */
   mapping(z: tf.Tensor2D): tf.Tensor2D;
-  /** y [N, dy] → images [N, H, W, C] in [-1, 1]; inside tf.tidy */
-  synthesis(y: tf.Tensor2D): tf.Tensor4D;
+  /**
+   * y [N, dy] → images [N, H, W, C] in [-1, 1]; inside tf.tidy. Without `noiseSeed` the fixed noise
+   * maps (the same y always gives the same image: PPL); with it, fresh per-pixel noise drawn from that
+   * seed (how StyleGAN2-ADA samples for FID).
+   */
+  synthesis(y: tf.Tensor2D, noiseSeed?: number): tf.Tensor4D;
 }
 
 /**
@@ -36,6 +40,11 @@ export interface MetricContext {
   seed: number;
   /** Images per forward pass. */
   batch: number;
+  /**
+   * Noise of the generated images of fid and swd: 'random' (default; fresh noise per image, as
+   * StyleGAN2-ADA's metrics) or 'const' (the fixed noise maps; the name then ends in _constnoise).
+   */
+  noise?: 'random' | 'const';
   /**
    * Instead of images from `generator`: any other source of "fake" images, e.g. reconstructions of
    * the test split (PAPER.md Table 3). Used by fid and swd; ppl always needs the generator.

@@ -25,6 +25,7 @@ interface EvalOpts extends EngineOptions {
   seed: number;
   json?: boolean;
   append: boolean;
+  noise: 'random' | 'const';
 }
 
 export function registerEval(program: Command): void {
@@ -39,6 +40,7 @@ export function registerEval(program: Command): void {
       .addOption(new Option('--ppl-samples <n>', 'path samples for PPL (default: as many as --num-images)').argParser(parsePositiveInt))
       .addOption(new Option('--batch <n>', 'images per forward pass').argParser(parsePositiveInt).default(100))
       .addOption(new Option('--seed <n>', 'seed of every random draw').argParser((v) => Number.parseInt(v, 10)).default(0))
+      .addOption(new Option('--noise <mode>', "noise of the generated images of fid/swd: fresh per image (random, as StyleGAN2-ADA) or the fixed maps (const; the metric name then ends in _constnoise); PPL always uses the fixed maps").choices(['random', 'const']).default('random'))
       .option('--json', 'print one JSON line per metric')
       .option('--no-append', "do not append to the run's metrics.jsonl"),
   ).action(async (opts: EvalOpts) => {
@@ -60,6 +62,7 @@ export function registerEval(program: Command): void {
       pplSamples: opts.pplSamples,
       seed: opts.seed,
       batch: opts.batch,
+      noise: opts.noise,
       onProgress: opts.json ? undefined : (m, done, total) => statusLine(`${m}: ${done}/${total}   `, done >= total),
     });
     const kimg = state ? state.imagesSeen / 1000 : undefined;
