@@ -2,7 +2,7 @@
 // edits move the projection by α·scale exactly.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fitDirection, editSeries } from './directions.js';
+import { fitDirection, fitDirectionsFromCodes, editSeries } from './directions.js';
 import { Rng } from '../util/rng.js';
 
 test('fitDirection finds the Bayes-optimal normal Σ⁻¹Δμ in anisotropic codes', () => {
@@ -31,6 +31,24 @@ test('fitDirection finds the Bayes-optimal normal Σ⁻¹Δμ in anisotropic cod
   assert.ok(dir.heldOutAccuracy > 0.75 && dir.trainAccuracy > 0.75, `accuracy ${dir.trainAccuracy} / ${dir.heldOutAccuracy}`);
   assert.ok(dir.meanPos > dir.meanNeg);
   assert.equal(dir.positives, label.filter(Boolean).length);
+});
+
+test('codes ordered class by class in a cycle (an interleaved split) fit every class, each with held-out images', () => {
+  // 10 classes cycling 0, 1, …, 9, 0, 1, …: a held-out rule of "every 5th image" would hold out
+  // classes 4 and 9 entirely. Class k's codes sit at +3 along axis k.
+  const rng = new Rng(4);
+  const d = 10;
+  const n = 1000;
+  const labels = Int32Array.from({ length: n }, (_, i) => i % 10);
+  const y = new Float32Array(n * d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) y[i * d + j] = rng.normal() + (labels[i] === j ? 3 : 0);
+  const names = Array.from({ length: 10 }, (_, k) => `c${k}`);
+  const dirs = fitDirectionsFromCodes(y, labels, names, d);
+  for (const [k, dir] of dirs.entries()) {
+    assert.equal(dir.positives, 100);
+    assert.ok(dir.n[k] > 0.75, `${dir.name}: the normal points along its axis (${dir.n[k]})`);
+    assert.ok(dir.heldOutAccuracy > 0.8, `${dir.name}: held-out accuracy ${dir.heldOutAccuracy}`);
+  }
 });
 
 test('editSeries moves the projection by α·scale and nothing else', () => {

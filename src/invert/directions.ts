@@ -45,8 +45,17 @@ export function fitDirection(name: string, y: Float32Array | Float64Array, n: nu
   if (positive.length !== n) throw new Error(`${n} codes but ${positive.length} labels`);
   const iterations = opts.iterations ?? 500;
   const l2 = opts.l2 ?? 1e-3;
+  // Every `every`-th image with the label and every `every`-th without it is held out: counted within
+  // each side, so an ordering that cycles through the classes (an interleaved split) cannot put one
+  // class wholly on the held-out side.
   const every = Math.round(1 / (opts.heldOut ?? 0.2));
-  const isHeld = (i: number) => every > 0 && i % every === every - 1;
+  const held = new Uint8Array(n);
+  if (every > 0) {
+    let kPos = 0;
+    let kNeg = 0;
+    for (let i = 0; i < n; i++) held[i] = (positive[i] ? kPos++ : kNeg++) % every === every - 1 ? 1 : 0;
+  }
+  const isHeld = (i: number) => held[i] === 1;
   let pos = 0;
   let neg = 0;
   for (let i = 0; i < n; i++) if (!isHeld(i)) positive[i] ? pos++ : neg++;
