@@ -111,6 +111,12 @@ async function perceptualNet(m: lia.LiaModel): Promise<{ net?: FeatureNet; note:
 
 const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : '');
 
+/** The sample metric named `base`…: with fresh noise when measured so, else with the fixed maps. */
+function pickMetric(s: Record<string, number>, base: string): string | undefined {
+  const keys = Object.keys(s).filter((k) => k.startsWith(base) && !k.includes('_swd_'));
+  return keys.find((k) => !k.endsWith('_constnoise')) ?? keys[0];
+}
+
 /** One row per model folder: what it is, how long it trained, what was measured (from its manifest). */
 function modelsTable(all: ModelFolder[]): Block {
   return {
@@ -120,10 +126,10 @@ function modelsTable(all: ModelFolder[]): Block {
       const t = f.manifest.training;
       const s = f.manifest.sampleMetrics ?? {};
       const r = f.manifest.metrics ?? {};
-      const fid = Object.keys(s).find((k) => k.startsWith('fid'));
-      const swd = Object.keys(s).find((k) => k.startsWith('swd') && !k.includes('_swd_'));
+      const fid = pickMetric(s, 'fid');
+      const swd = pickMetric(s, 'swd');
       const secs = (t?.decoder?.seconds ?? NaN) + (t?.encoder?.seconds ?? NaN);
-      return [f.id, f.manifest.mapping === 'invertible' ? 'LIA (Φ)' : 'StyleGAN (MLP)', num(t?.decoder?.kimg), num(t?.encoder?.kimg), Number.isFinite(secs) ? fmtTime(secs) : t?.encoder?.seconds ? `encoder ${fmtTime(t.encoder.seconds)}` : '', fid ? s[fid] : '', swd ? s[swd] : '', num(r.mse), num(r.psnr), num(r.ssim)];
+      return [f.id, f.manifest.mapping === 'invertible' ? 'LIA (Φ)' : 'StyleGAN (MLP)', num(t?.decoder?.kimg), num(t?.encoder?.kimg), Number.isFinite(secs) ? fmtTime(secs) : t?.encoder?.seconds ? `encoder ${fmtTime(t.encoder.seconds)}` : '', fid ? `${Number(s[fid].toPrecision(4))} (${fid})` : '', swd ? `${Number(s[swd].toPrecision(4))} (${swd})` : '', num(r.mse), num(r.psnr), num(r.ssim)];
     }),
   };
 }

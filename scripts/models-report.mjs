@@ -1,0 +1,75 @@
+#!/usr/bin/env node
+// The table of every shipped model (models/*/manifest.json: training length, wall time, machine,
+// sample FID/SWD, reconstruction metrics) and the metric curves of the decoders trained by
+// scripts/train-models.sh (<runs>/<prefix>-<model>-curve.jsonl, copied next to the report), written
+// to results/models/README.md and results/models/curve-{fid,swd}.svg.
+//   node scripts/models-report.mjs [runs/models]        (after npm run build)
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { lineChartSvg } from '../dist/io/chart.js';
+
+const runs = process.argv[2] ?? 'runs/models';
+const out = 'results/models';
+mkdirSync(out, { recursive: true });
+const lines = (p) => readFileSync(p, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+const fmt = (v, digits = 4) => (typeof v === 'number' && Number.isFinite(v) ? String(Number(v.toPrecision(digits))) : '');
+const time = (s) => (typeof s === 'number' ? (s >= 3600 ? `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min` : `${Math.round(s / 60)} min`) : '');
+
+/** The sample metric named `base`…: with fresh noise when measured so, else with the fixed maps. */
+function pickMetric(s, base) {
+  const keys = Object.keys(s).filter((k) => k.startsWith(base) && !k.includes('_swd_'));
+  return keys.find((k) => !k.endsWith('_constnoise')) ?? keys[0];
+}
+
+const models = readdirSync('models')
+  .filter((d) => existsSync(join('models', d, 'manifest.json')))
+  .map((d) => ({ id: d, m: JSON.parse(readFileSync(join('models', d, 'manifest.json'), 'utf8')) }));
+const rows = models.map(({ id, m }) => {
+  const s = m.sampleMetrics ?? {};
+  const fid = pickMetric(s, 'fid');
+  const swd = pickMetric(s, 'swd');
+  const t = m.training ?? {};
+  return `| ${id} | ${m.mapping === 'invertible' ? 'LIA (Φ)' : 'StyleGAN (MLP)'} | ${t.decoder?.kimg ?? ''} | ${t.encoder?.kimg ?? ''} | ${time(t.decoder?.seconds)} + ${time(t.encoder?.seconds)} | ${t.trainedOn ?? ''} | ${fid ? `${fmt(s[fid])} (${fid})` : ''} | ${swd ? `${fmt(s[swd])} (${swd})` : ''} | ${fmt(m.metrics?.mse)} | ${fmt(m.metrics?.psnr)} | ${fmt(m.metrics?.ssim)} |`;
+});
+
+// Metric curves: one series per decoder run.
+const curves = existsSync(runs) ? readdirSync(runs).filter((f) => f.endsWith('-curve.jsonl')) : [];
+const series = { fid: [], swd: [] };
+const curveRows = [];
+for (const f of curves) {
+  copyFileSync(join(runs, f), join(out, f));
+  const recs = lines(join(runs, f));
+  const name = f.replace(/-curve\.jsonl$/, '');
+  for (const key of ['fid', 'swd']) {
+    const pts = recs.filter((r) => r.metric.startsWith(key) && typeof r.kimg === 'number').map((r) => [r.kimg, r.value]).sort((a, b) => a[0] - b[0]);
+    if (pts.length) series[key].push({ name, points: pts });
+  }
+  for (const r of recs) curveRows.push(`| ${name} | ${fmt(r.kimg, 5)} | ${r.metric} | ${fmt(r.value)} |`);
+}
+for (const key of ['fid', 'swd']) {
+  if (series[key].length) writeFileSync(join(out, `curve-${key}.svg`), lineChartSvg(series[key], { title: `sample ${key.toUpperCase()} against the test split by decoder kimg`, xLabel: 'kimg', yLabel: key.toUpperCase(), logY: true }));
+}
+
+const md = `# The shipped models
+
+Every folder in [\`models/\`](../../models) (made by \`lia pack-model\`; the longer ones trained by
+\`scripts/train-models.sh\`, the quick ones by the stage-1/stage-2 commands in results/stage*/). Sample
+FID/SWD: 10,000 samples against the test split with the evaluation network; names say how they were
+measured (\`_constnoise\`: the fixed noise maps; without it fresh noise per image, as StyleGAN2-ADA).
+Reconstruction: the encoder's one-pass reconstructions of the test split (MSE and PSNR on [0, 1] images).
+Regenerate with \`node scripts/models-report.mjs\`.
+
+| model | mapping | decoder kimg | encoder kimg | wall time (decoder + encoder) | trained on | sample FID | sample SWD | recon. MSE | PSNR | SSIM |
+|---|---|---|---|---|---|---|---|---|---|---|
+${rows.join('\n')}
+
+## Metric curves of the decoders
+
+${series.fid.length ? '![FID by kimg](curve-fid.svg)\n\n![SWD by kimg](curve-swd.svg)\n' : 'No curve files found.'}
+
+| run | kimg | metric | value |
+|---|---|---|---|
+${curveRows.join('\n')}
+`;
+writeFileSync(join(out, 'README.md'), md);
+console.log(`wrote ${out}/README.md (${models.length} models, ${curves.length} curves)`);
