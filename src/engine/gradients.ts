@@ -26,6 +26,9 @@ export function registerSecondOrderGradients(): void {
 
   // AvgPoolGrad(dy, input) is linear in dy and is the adjoint of AvgPool, so its own gradient with
   // respect to dy is AvgPool of the incoming gradient; it does not depend on input's values.
+  // Only for unpadded pools: with padding, tfjs's AvgPool divides each window by its in-image pixel
+  // count but AvgPoolGrad by the full window, so the two are not adjoint at the borders (and the
+  // first-order gradient is already not AvgPool's); lia pools 2×2 without padding.
   if (!tf.getGradient('AvgPoolGrad')) {
     tf.registerGradient({
       kernelName: 'AvgPoolGrad',
@@ -38,6 +41,10 @@ export function registerSecondOrderGradients(): void {
           pad: 'valid' | 'same' | number;
           dimRoundingMode?: 'floor' | 'round' | 'ceil';
         };
+        const { padInfo } = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+        if (padInfo.top || padInfo.bottom || padInfo.left || padInfo.right) {
+          throw new Error(`second-order gradient of AvgPoolGrad: only unpadded pools are supported (pad ${JSON.stringify(pad)} pads this ${input.shape.join('×')} input), because tfjs's AvgPoolGrad is not the adjoint of AvgPool at padded borders`);
+        }
         return {
           dy: () => tf.avgPool(g as tf.Tensor4D, filterSize, strides, pad, dimRoundingMode),
           input: () => tf.zerosLike(input),

@@ -1,5 +1,6 @@
 // `lia experiment paper --budget smoke` end to end on tiny checkpoints: every section, figure and
-// number is written, and inputs of the wrong kind are refused.
+// number is written, each verdict follows from the numbers in results.json and the report says it,
+// and inputs of the wrong kind are refused. The verdict rules on constructed numbers, one per outcome.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
@@ -9,7 +10,7 @@ import { initEngine, engineInfo } from '../engine/backend.js';
 import { makeTinyCheckpoints, TINY_DATA, type TinyCheckpoints } from '../testing/tiny.js';
 import { FeatureNet } from '../models/features.js';
 import { saveFeatureNet } from '../io/network-files.js';
-import { runPaperExperiment, type PaperOptions } from './paper.js';
+import { runPaperExperiment, VERDICTS, type PaperOptions, type Verdict } from './paper.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lia-paper-'));
 let lia: TinyCheckpoints;
@@ -36,13 +37,61 @@ test('experiment paper (smoke budget) writes every table, figure and number', as
   console.log(`smoke experiment: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   const md = readFileSync(join(out, 'report.md'), 'utf8');
   for (const h of ['Table 2', 'Table 3', 'Figures 11 and 10', 'Figure 12', 'Cost']) assert.match(md, new RegExp(`## ${h}`));
-  assert.match(md, /Agrees with the paper|Contradicts the paper/);
+  assert.doesNotMatch(md, /\$\{/, 'no unfilled template in the report');
   for (const f of ['table3-reconstructions.png', 'fig11-refinement-starts.svg', 'fig10-y-vs-z.svg', 'fig12-gradient-norms.svg', 'report.html']) assert.ok(existsSync(join(out, f)), f);
   const json = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
   for (const k of ['table2', 'table3', 'figures10_11', 'figure12', 'cost']) assert.ok(json[k], k);
   const t3 = results.table3 as { full: { lia: { mse01: number; fid: number } } };
   assert.ok(t3.full.lia.mse01 > 0 && Number.isFinite(t3.full.lia.fid));
   assert.ok((json.cost.speedup as number) > 1, 'an encoder pass is faster than 10 optimisation steps');
+
+  // Each verdict was judged on the numbers results.json reports in its tables, by the rule...
+  const ppl = json.table2['LIA (Φ⁻¹)'] as Record<string, number>;
+  const pplIn = (space: string) => Object.entries(ppl).find(([k]) => k.startsWith('ppl') && k.includes(`_${space}_`))![1];
+  const lastLoss = (k: string) => json.figures10_11[k].last.loss as number;
+  const cvs = Object.values(json.figure12 as Record<string, { cv: number }>).map((v) => v.cv);
+  const numbers = {
+    table2: { z: pplIn('z'), y: pplIn('y') },
+    table3Encoder: { lia: json.table3.full.lia.mse01, baseline: json.table3.full.baseline.mse01 },
+    table3Refinement: { refined: json.table3.subset.liaRefined.mse01, mean: json.table3.subset.mean.mse01, random: json.table3.subset.random.mse01 },
+    figure11: { encoder: lastLoss('y from encoder'), mean: lastLoss('y from mean'), random: lastLoss('y from random') },
+    figure10: { y: lastLoss('y from encoder'), z: lastLoss('z from encoder') },
+    figure12: { lia: cvs[0], vae: cvs[1] },
+  };
+  const expected = Object.fromEntries(Object.entries(numbers).map(([k, n]) => [k, (VERDICTS[k as keyof typeof VERDICTS] as (n: object) => Verdict)(n)])) as Record<keyof typeof VERDICTS, Verdict>;
+  assert.deepEqual(json.verdicts, Object.fromEntries(Object.entries(numbers).map(([k, n]) => [k, { verdict: expected[k as keyof typeof VERDICTS], numbers: n }])));
+  // ...and the report states them, section by section, in order.
+  const said = (heading: string) => {
+    const section = md.split(/^## /m).find((p) => p.startsWith(heading))!;
+    return [...section.matchAll(/\*\*(Agrees|Contradicts|Inconclusive)/g)].map((m) => ({ Agrees: 'agrees', Contradicts: 'contradicts', Inconclusive: 'inconclusive' })[m[1]]);
+  };
+  assert.deepEqual(said('Table 2'), [expected.table2]);
+  assert.deepEqual(said('Table 3'), [expected.table3Encoder, expected.table3Refinement]);
+  assert.deepEqual(said('Figures 11 and 10'), [expected.figure11, expected.figure10]);
+  assert.deepEqual(said('Figure 12'), [expected.figure12]);
+});
+
+test('verdict rules: each comparison agrees only on a strict improvement; Figure 12 is inconclusive within 10 %', () => {
+  assert.equal(VERDICTS.table2({ z: 80, y: 40 }), 'agrees');
+  assert.equal(VERDICTS.table2({ z: 40, y: 80 }), 'contradicts');
+  assert.equal(VERDICTS.table2({ z: 40, y: 40 }), 'contradicts', 'a tie is not a shorter path');
+  assert.equal(VERDICTS.table3Encoder({ lia: 0.02, baseline: 0.03 }), 'agrees');
+  assert.equal(VERDICTS.table3Encoder({ lia: 0.03, baseline: 0.02 }), 'contradicts');
+  assert.equal(VERDICTS.table3Refinement({ refined: 0.01, mean: 0.02, random: 0.03 }), 'agrees');
+  assert.equal(VERDICTS.table3Refinement({ refined: 0.025, mean: 0.02, random: 0.03 }), 'contradicts', 'beaten by the mean start');
+  assert.equal(VERDICTS.table3Refinement({ refined: 0.025, mean: 0.03, random: 0.02 }), 'contradicts', 'beaten by the random start');
+  assert.equal(VERDICTS.figure11({ encoder: 0.1, mean: 0.2, random: 0.3 }), 'agrees');
+  assert.equal(VERDICTS.figure11({ encoder: 0.25, mean: 0.3, random: 0.2 }), 'contradicts');
+  assert.equal(VERDICTS.figure10({ y: 0.1, z: 0.2 }), 'agrees');
+  assert.equal(VERDICTS.figure10({ y: 0.2, z: 0.1 }), 'contradicts');
+  // Figure 12: agrees below 0.9·vae, contradicts above vae/0.9, inconclusive in between (both ends included).
+  assert.equal(VERDICTS.figure12({ lia: 0.5, vae: 1 }), 'agrees');
+  assert.equal(VERDICTS.figure12({ lia: 0.89, vae: 1 }), 'agrees');
+  assert.equal(VERDICTS.figure12({ lia: 0.9, vae: 1 }), 'inconclusive');
+  assert.equal(VERDICTS.figure12({ lia: 1, vae: 1 }), 'inconclusive');
+  assert.equal(VERDICTS.figure12({ lia: 1.11, vae: 1 }), 'inconclusive');
+  assert.equal(VERDICTS.figure12({ lia: 1.12, vae: 1 }), 'contradicts');
+  assert.equal(VERDICTS.figure12({ lia: 2, vae: 1 }), 'contradicts');
 });
 
 test('experiment paper refuses swapped encoders and a perceptual network as the evaluation network', async () => {

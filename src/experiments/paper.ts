@@ -198,6 +198,30 @@ function stats(v: number[]): { mean: number; sd: number; cv: number; median: num
 
 const f4 = (v: number | undefined) => (v === undefined ? '–' : Number(v.toPrecision(4)));
 
+export type Verdict = 'agrees' | 'inconclusive' | 'contradicts';
+
+const lower = (a: number, b: number): Verdict => (a < b ? 'agrees' : 'contradicts');
+
+/**
+ * How each comparison with the paper is judged, from its numbers (all "lower is better"). The paper's
+ * claims are strict inequalities, so a tie contradicts; Figure 12 compares two noisy statistics, so
+ * coefficients of variation within 10 % of each other are inconclusive.
+ */
+export const VERDICTS = {
+  /** Table 2: the LIA decoder's PPL in y (lerp) is below its PPL in z (slerp). */
+  table2: (ppl: { z: number; y: number }): Verdict => lower(ppl.y, ppl.z),
+  /** Table 3: the LIA encoder's test MSE is below the StyleGAN + encoder baseline's. */
+  table3Encoder: (mse: { lia: number; baseline: number }): Verdict => lower(mse.lia, mse.baseline),
+  /** Table 3: refinement from the encoder ends below MSE optimisation from the mean and from a random y. */
+  table3Refinement: (mse: { refined: number; mean: number; random: number }): Verdict => lower(mse.refined, Math.min(mse.mean, mse.random)),
+  /** Figure 11: eq. 13 from the encoder's code ends below the same from the mean and from a random y. */
+  figure11: (loss: { encoder: number; mean: number; random: number }): Verdict => lower(loss.encoder, Math.min(loss.mean, loss.random)),
+  /** Figure 10: from the encoder's code, optimising in y ends below optimising in z. */
+  figure10: (loss: { y: number; z: number }): Verdict => lower(loss.y, loss.z),
+  /** Figure 12: the LIA encoder's gradient norm varies more than 10 % less (CV) than the VAE-style encoder's. */
+  figure12: (cv: { lia: number; vae: number }): Verdict => (cv.lia < 0.9 * cv.vae ? 'agrees' : cv.lia <= cv.vae / 0.9 ? 'inconclusive' : 'contradicts'),
+};
+
 export async function runPaperExperiment(opts: PaperOptions, engine: EngineInfo): Promise<{ report: Report; results: Record<string, unknown> }> {
   const B = PAPER_BUDGETS[opts.budget];
   const t0 = Date.now();
@@ -239,14 +263,22 @@ export async function runPaperExperiment(opts: PaperOptions, engine: EngineInfo)
   }
   results.table2 = ppl;
   const liaPpl = pplRows[0];
-  const pplAgrees = (liaPpl[2] as number) < (liaPpl[1] as number);
+  // Each verdict with the numbers it was judged on, into results.json.
+  const verdicts: Record<string, { verdict: Verdict; numbers: object }> = {};
+  results.verdicts = verdicts;
+  const judge = <K extends keyof typeof VERDICTS>(name: K, numbers: Parameters<(typeof VERDICTS)[K]>[0]): Verdict => {
+    const verdict = (VERDICTS[name] as (n: typeof numbers) => Verdict)(numbers);
+    verdicts[name] = { verdict, numbers };
+    return verdict;
+  };
+  const table2 = judge('table2', { z: liaPpl[1] as number, y: liaPpl[2] as number });
   sections.push({
     title: 'Table 2: perceptual path length, z vs y',
     blocks: [
       { kind: 'table', head: ['decoder', `PPL in z (slerp)`, `PPL in y (lerp)`, 'y / z'], rows: pplRows.map((row) => row.map((v) => (typeof v === 'number' ? f4(v) : v))) },
       {
         kind: 'text',
-        text: `${B.pplSamples} paths per space, ε = 1e-4, distances from the evaluation network \`${evalNet.config.name}\` (not VGG16: PPL values are not comparable with the paper's). ${pplAgrees ? '**Agrees with the paper:** interpolating in y gives a shorter path than in z for the LIA decoder.' : '**Contradicts the paper:** for this decoder the path in y is not shorter than in z. Likely reason: a decoder trained for minutes on CPU, whose Φ has barely moved from initialisation (learning-rate multiplier 0.01).'}`,
+        text: `${B.pplSamples} paths per space, ε = 1e-4, distances from the evaluation network \`${evalNet.config.name}\` (not VGG16: PPL values are not comparable with the paper's). ${table2 === 'agrees' ? '**Agrees with the paper:** interpolating in y gives a shorter path than in z for the LIA decoder.' : '**Contradicts the paper:** for this decoder the path in y is not shorter than in z. Likely reason: a decoder trained for minutes on CPU, whose Φ has barely moved from initialisation (learning-rate multiplier 0.01).'}`,
       },
     ],
   });
@@ -289,7 +321,8 @@ export async function runPaperExperiment(opts: PaperOptions, engine: EngineInfo)
   results.table3 = { full: { lia: fullLia, baseline: fullBase }, subset: sub, optSteps: B.optSteps, lr: opts.lr, beta };
   await writeRowsGrid(join(opts.out, 'table3-reconstructions.png'), [xOpt, encLia.recon, refined.images, encBase.recon, fromMean.images, fromRandom.images], 12, r, c);
   const row = (name: string, s: Scores) => [name, s.images, f4(s.mse01), f4(s.psnr), f4(s.ssim), f4(s.swd), f4(s.fid)];
-  const liaWins = fullLia.mse01 < fullBase.mse01;
+  const table3Encoder = judge('table3Encoder', { lia: fullLia.mse01, baseline: fullBase.mse01 });
+  const table3Refinement = judge('table3Refinement', { refined: sub.liaRefined.mse01, mean: sub.mean.mse01, random: sub.random.mse01 });
   const table3Blocks: Block[] = [
     { kind: 'table', head: [`method (${nAll === ds.test.end - ds.test.start ? 'whole test split' : `first ${nAll} test images`})`, 'images', 'MSE ([0,1])', 'PSNR', 'SSIM', fullLia.swdName ?? 'SWD', fullLia.fidName ?? 'FID'], rows: [row('LIA encoder (one pass)', fullLia), row('StyleGAN + encoder (one pass)', fullBase)] },
     {
@@ -306,7 +339,7 @@ export async function runPaperExperiment(opts: PaperOptions, engine: EngineInfo)
     { kind: 'figure', src: 'table3-reconstructions.png', caption: `Rows: test images; LIA encoder; LIA + ${B.optSteps}-step refinement; StyleGAN + encoder; MSE optimisation from the mean; from a random start.` },
     {
       kind: 'text',
-      text: `Optimisation uses Adam (lr ${opts.lr}, β = (0.9, 0.999)) on the LIA decoder; refinement minimises eq. 13 with β = ${beta.toPrecision(3)} and the encoder's perceptual network, the MSE rows minimise pixel MSE only, as in the paper. FID/SWD on ${nOpt} images are only comparable between rows of the same table. ${liaWins ? '**Agrees with the paper:** the LIA encoder reconstructs with lower MSE than the StyleGAN + encoder baseline.' : '**Contradicts the paper:** the LIA encoder does not reach a lower MSE than the StyleGAN + encoder baseline. Likely reasons: both encoders saw ${encKimg} k images (the official schedule is 12 M) and the decoders differ in quality after their short stage 1.'} ${sub.liaRefined.mse01 < Math.min(sub.mean.mse01, sub.random.mse01) ? '**Agrees with the paper:** refinement from the encoder ends lower than optimisation from the mean or a random start at the same step count.' : '**Contradicts the paper:** refinement from the encoder does not end below optimisation from the mean or random starts at the same step count (note that those minimise MSE only, which favours their MSE).'}`,
+      text: `Optimisation uses Adam (lr ${opts.lr}, β = (0.9, 0.999)) on the LIA decoder; refinement minimises eq. 13 with β = ${beta.toPrecision(3)} and the encoder's perceptual network, the MSE rows minimise pixel MSE only, as in the paper. FID/SWD on ${nOpt} images are only comparable between rows of the same table. ${table3Encoder === 'agrees' ? '**Agrees with the paper:** the LIA encoder reconstructs with lower MSE than the StyleGAN + encoder baseline.' : `**Contradicts the paper:** the LIA encoder does not reach a lower MSE than the StyleGAN + encoder baseline. Likely reasons: both encoders saw ${encKimg} k images (the official schedule is 12 M) and the decoders differ in quality after their short stage 1.`} ${table3Refinement === 'agrees' ? '**Agrees with the paper:** refinement from the encoder ends lower than optimisation from the mean or a random start at the same step count.' : '**Contradicts the paper:** refinement from the encoder does not end below optimisation from the mean or random starts at the same step count (note that those minimise MSE only, which favours their MSE).'}`,
     },
   ];
   sections.push({ title: 'Table 3: reconstruction of held-out images', blocks: table3Blocks });
@@ -325,15 +358,15 @@ export async function runPaperExperiment(opts: PaperOptions, engine: EngineInfo)
   const last = (k: string) => curves[k].history.at(-1)!.loss;
   const first = (k: string) => curves[k].history[0].loss;
   results.figures10_11 = Object.fromEntries(Object.entries(curves).map(([k, v]) => [k, { first: v.history[0], last: v.history.at(-1), secPerImage: v.secPerImage }]));
-  const fig11Agrees = last('y from encoder') < Math.min(last('y from mean'), last('y from random'));
-  const fig10Agrees = last('y from encoder') < last('z from encoder');
+  const figure11 = judge('figure11', { encoder: last('y from encoder'), mean: last('y from mean'), random: last('y from random') });
+  const figure10 = judge('figure10', { y: last('y from encoder'), z: last('z from encoder') });
   sections.push({
     title: 'Figures 11 and 10: refinement curves',
     blocks: [
       { kind: 'figure', src: 'fig11-refinement-starts.svg', caption: 'Figure 11: batch-mean loss of eq. 13 per step from the encoder’s code, the mean y and a random y.' },
       { kind: 'figure', src: 'fig10-y-vs-z.svg', caption: 'Figure 10: the same optimisation from the same start, in y and in z = Φ(y).' },
       { kind: 'table', head: ['run', 'loss at step 1', `loss at step ${B.optSteps}`], rows: Object.keys(curves).map((k) => [k, f4(first(k)), f4(last(k))]) },
-      { kind: 'text', text: `${fig11Agrees ? '**Agrees with the paper (Figure 11):** the encoder start stays lowest.' : '**Contradicts the paper (Figure 11):** the encoder start does not end lowest. Likely reason: an encoder trained on 40 k images starts from codes whose loss the optimiser can leave behind quickly.'} ${fig10Agrees ? '**Agrees with the paper (Figure 10):** optimisation in y ends lower than in z from the same start.' : '**Contradicts the paper (Figure 10):** optimisation in z is not worse than in y here. Likely reason: Φ of this short stage-1 run is close to the identity plus a small shift (learning-rate multiplier 0.01), so z and y are nearly the same space.'}` },
+      { kind: 'text', text: `${figure11 === 'agrees' ? '**Agrees with the paper (Figure 11):** the encoder start stays lowest.' : '**Contradicts the paper (Figure 11):** the encoder start does not end lowest. Likely reason: an encoder trained on 40 k images starts from codes whose loss the optimiser can leave behind quickly.'} ${figure10 === 'agrees' ? '**Agrees with the paper (Figure 10):** optimisation in y ends lower than in z from the same start.' : '**Contradicts the paper (Figure 10):** optimisation in z is not worse than in y here. Likely reason: Φ of this short stage-1 run is close to the identity plus a small shift (learning-rate multiplier 0.01), so z and y are nearly the same space.'}` },
     ],
   });
   lap('figures10_11');
@@ -364,8 +397,7 @@ export async function runPaperExperiment(opts: PaperOptions, engine: EngineInfo)
   results.figure12 = Object.fromEntries(keys.map((k, i) => [k, { second_half_mean: g12rows[i][1], sd: g12rows[i][2], cv: g12rows[i][3], median_layer_cv: g12rows[i][4], mse_last50: g12rows[i][5], norms: traces[k].norms }]));
   const cvLia = g12rows[0][3] as number;
   const cvVae = g12rows[1][3] as number;
-  // Within 10 % of each other the comparison is called inconclusive rather than a win either way.
-  const g12Verdict = cvLia < 0.9 * cvVae ? 'agrees' : cvLia <= cvVae / 0.9 ? 'inconclusive' : 'contradicts';
+  const g12Verdict = judge('figure12', { lia: cvLia, vae: cvVae });
   sections.push({
     title: 'Figure 12: gradient stability of the encoder',
     blocks: [

@@ -5,6 +5,14 @@ import type { Module } from '../nn/module.js';
 import { defaultAdamMode, type AdamMode } from '../optim/adam.js';
 import { EMA_STEP } from '../engine/fused.js';
 
+/** EMA half-life ramp-up (StyleGAN2-ADA): the half-life never exceeds 5 % of the images seen so far. */
+export const EMA_RAMPUP = 0.05;
+
+/** The half-life in images after `imagesSeen` images: `emaKimg` thousand, ramped up from 0. */
+export function emaHalfLifeImages(emaKimg: number, imagesSeen: number): number {
+  return Math.min(emaKimg * 1000, imagesSeen * EMA_RAMPUP);
+}
+
 /** β for one step of `batch` images with a half-life of `halfLifeImages`. */
 export function emaBeta(batch: number, halfLifeImages: number): number {
   return halfLifeImages > 0 ? 0.5 ** (batch / halfLifeImages) : 0;

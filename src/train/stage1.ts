@@ -7,9 +7,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { Generator, defaultGeneratorConfig, type GeneratorConfig } from '../models/generator.js';
 import { Discriminator } from '../models/discriminator.js';
-import { dLogisticLoss, gNonSaturatingLoss, r1Penalty } from '../losses/gan.js';
+import { dLogisticLoss, gNonSaturatingLoss, isLazyR1Step, lazyR1Weight, r1Penalty } from '../losses/gan.js';
 import { Adam } from '../optim/adam.js';
-import { emaBeta, updateEma } from './ema.js';
+import { emaBeta, emaHalfLifeImages, updateEma } from './ema.js';
 import { readSnapshot, writeSnapshot } from './snapshot.js';
 import { loadGroup, type VariableGroups } from '../io/checkpoint.js';
 import { DECODER_KIND, generatorFromSnapshot, requireDecoderSnapshot, type DecoderSnapshotConfig } from '../models/checkpoints.js';
@@ -20,9 +20,6 @@ import { BatchIterator, type BatchIteratorState } from '../data/batches.js';
 import type { Dataset } from '../data/dataset.js';
 import { Rng, type RngState, tfSeed } from '../util/rng.js';
 
-
-/** EMA half-life ramp-up (StyleGAN2-ADA): the half-life never exceeds 5 % of the images seen so far. */
-const EMA_RAMPUP = 0.05;
 
 export interface StepLosses {
   loss_d: number;
@@ -145,8 +142,8 @@ export class DecoderTrainer {
     let r1Ms: number | undefined;
 
     // 2. Lazy R1 on the same reals.
-    if (cfg.r1Gamma > 0 && this.step % cfg.r1Interval === 0) {
-      const weight = (cfg.r1Gamma / 2) * cfg.r1Interval;
+    if (isLazyR1Step(this.step, cfg.r1Gamma, cfg.r1Interval)) {
+      const weight = lazyR1Weight(cfg.r1Gamma, cfg.r1Interval);
       const value = this.dOpt.minimize(() => {
         const p = r1Penalty((x) => this.D.forward(x), real);
         scalars.r1 = tf.keep(p.clone());
@@ -169,8 +166,7 @@ export class DecoderTrainer {
     tf.dispose([gLat.z, gLat.mix?.z]);
     this.imagesSeen += cfg.batch;
     this.step++;
-    const halfLife = Math.min(cfg.emaKimg * 1000, this.imagesSeen * EMA_RAMPUP);
-    updateEma(this.Gema, this.G, emaBeta(cfg.batch, halfLife));
+    updateEma(this.Gema, this.G, emaBeta(cfg.batch, emaHalfLifeImages(cfg.emaKimg, this.imagesSeen)));
     if (this.profilePhases) this.phaseTimes = { d: dMs, r1: r1Ms, g: await phase(scalars.loss_g) };
 
     const losses: Record<string, number> = {};

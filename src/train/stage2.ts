@@ -11,7 +11,7 @@ import { Encoder, type EncoderConfig } from '../models/encoder.js';
 import type { FeatureNet, FeatureLayer } from '../models/features.js';
 import type { Vgg16 } from '../models/vgg16.js';
 import { calibratePerceptualWeight, type PerceptualWeight } from '../losses/perceptual-weight.js';
-import { dLogisticLoss, r1Penalty } from '../losses/gan.js';
+import { dLogisticLoss, isLazyR1Step, lazyR1Weight, r1Penalty } from '../losses/gan.js';
 import { pixelLoss, perceptualLoss } from '../losses/reconstruction.js';
 import { Adam } from '../optim/adam.js';
 import { readSnapshot, writeSnapshot } from './snapshot.js';
@@ -169,11 +169,11 @@ export class EncoderTrainer {
     const recon = reconstruct(this.E, this.G, this.predicts, real, false);
     scalars.loss_d = this.dOpt.minimize(() => dLogisticLoss(this.D.forward(real), this.D.forward(recon)));
     recon.dispose();
-    if (cfg.r1Gamma > 0 && this.step % cfg.r1Interval === 0) {
+    if (isLazyR1Step(this.step, cfg.r1Gamma, cfg.r1Interval)) {
       const v = this.dOpt.minimize(() => {
         const p = r1Penalty((x) => this.D.forward(x), real);
         scalars.r1 = tf.keep(p.clone());
-        return tf.mul(p, (cfg.r1Gamma / 2) * cfg.r1Interval) as tf.Scalar;
+        return tf.mul(p, lazyR1Weight(cfg.r1Gamma, cfg.r1Interval)) as tf.Scalar;
       });
       v.dispose();
     }

@@ -5,6 +5,7 @@ import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join, dirname, basename } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { tfSeed } from '../../util/rng.js';
+import { describePresets } from '../config-flags.js';
 import { addEngineOptions, initEngineFrom, parsePositiveInt, type EngineOptions, parseNumber } from '../engine-options.js';
 import { resolveDecoderConfig, PRESETS, DEFAULT_DECODER_CONFIG, type DecoderTrainConfig, type PresetName } from '../../train/decoder-config.js';
 import { DecoderTrainer, loadGenerator } from '../../train/stage1.js';
@@ -23,6 +24,7 @@ interface TrainOpts extends EngineOptions {
   data?: string;
   dataDir?: string;
   resolution?: number;
+  channels?: 1 | 3;
   train?: number;
   mirror?: boolean;
   batch?: number;
@@ -33,10 +35,18 @@ interface TrainOpts extends EngineOptions {
   mapping?: 'invertible' | 'mlp';
   coupling?: 'additive' | 'affine';
   phiBlocks?: number;
+  mlpLayers?: number;
+  mappingLrMul?: number;
   lr?: number;
   r1Gamma?: number;
+  r1Interval?: number;
+  mixingProb?: number;
+  emaKimg?: number;
+  yAvgBeta?: number;
+  mbstdGroup?: number;
   seed?: number;
   snapshotKimg?: number;
+  logSteps?: number;
   out?: string;
   preset?: PresetName;
   resume?: string;
@@ -53,6 +63,7 @@ export function registerDecoder(program: Command): void {
       .option('--data <spec>', `dataset (default ${D.data})`)
       .option('--data-dir <dir>', 'IDX folder for fashion-mnist / mnist')
       .addOption(new Option('--resolution <px>', `image side, power of two ≥ 8 (default ${D.resolution})`).argParser(parsePositiveInt))
+      .addOption(new Option('--channels <c>', "1 (grey) or 3 (RGB) (default: the dataset's own)").choices(['1', '3']).argParser((v) => Number(v) as 1 | 3))
       .addOption(new Option('--train <n>', 'use the first N images as the training split').argParser(parsePositiveInt))
       .option('--mirror', 'random left–right mirroring of the reals')
       .addOption(new Option('--batch <n>', `batch size (default ${D.batch})`).argParser(parsePositiveInt))
@@ -63,12 +74,20 @@ export function registerDecoder(program: Command): void {
       .addOption(new Option('--mapping <kind>', `invertible (LIA's Φ) or mlp (StyleGAN's mapping; the baseline) (default ${D.mapping})`).choices(['invertible', 'mlp']))
       .addOption(new Option('--coupling <kind>', `Φ coupling (default ${D.coupling})`).choices(['additive', 'affine']))
       .addOption(new Option('--phi-blocks <n>', `coupling blocks in Φ (default ${D.phiBlocks})`).argParser(parsePositiveInt))
+      .addOption(new Option('--mlp-layers <n>', `layers of the MLP mapping, with --mapping mlp (default ${D.mlpLayers})`).argParser(parsePositiveInt))
+      .addOption(new Option('--mapping-lr-mul <x>', `learning-rate multiplier of Φ or the MLP mapping (default ${D.mappingLrMul})`).argParser(num))
       .addOption(new Option('--lr <lr>', `Adam learning rate (default ${D.lr})`).argParser(num))
       .addOption(new Option('--r1-gamma <g>', `R1 weight γ (default ${D.r1Gamma})`).argParser(num))
+      .addOption(new Option('--r1-interval <n>', `lazy R1 every n D steps, scaled by n (default ${D.r1Interval})`).argParser(parsePositiveInt))
+      .addOption(new Option('--mixing-prob <p>', `probability of style mixing per G batch (default ${D.mixingProb})`).argParser(num))
+      .addOption(new Option('--ema-kimg <k>', `half-life of the generator EMA in kimg, ramped up over the first images (default ${D.emaKimg}; see --preset)`).argParser(num))
+      .addOption(new Option('--y-avg-beta <b>', `per-step decay of the running mean of y used for truncation (default ${D.yAvgBeta})`).argParser(num))
+      .addOption(new Option('--mbstd-group <n>', `minibatch-standard-deviation group size (default ${D.mbstdGroup})`).argParser(parsePositiveInt))
       .addOption(new Option('--seed <n>', `seed (default ${D.seed})`).argParser((v) => Number.parseInt(v, 10)))
       .addOption(new Option('--snapshot-kimg <k>', `snapshot and sample grid every k kimg (default ${D.snapshotKimg})`).argParser(num))
+      .addOption(new Option('--log-steps <n>', `a log.jsonl line every n steps (default ${D.logSteps})`).argParser(parsePositiveInt))
       .option('--out <dir>', `parent folder of numbered run folders (default ${D.outDir})`)
-      .addOption(new Option('--preset <name>', `quick | small | paper (${Object.entries(PRESETS).map(([k, v]) => `${k}: ${v.kimg} kimg`).join(', ')})`).choices(Object.keys(PRESETS)))
+      .addOption(new Option('--preset <name>', `defaults for a model size, overridden by explicit options (${describePresets(PRESETS)})`).choices(Object.keys(PRESETS)))
       .option('--resume <path>', 'continue a run: its folder (newest snapshot) or a snapshot file')
       .option('--quiet', 'no progress output'),
   ).action(async (opts: TrainOpts) => {
@@ -94,6 +113,7 @@ export function registerDecoder(program: Command): void {
         data: opts.data,
         dataDir: opts.dataDir,
         resolution: opts.resolution,
+        channels: opts.channels,
         trainImages: opts.train,
         mirror: opts.mirror,
         batch: opts.batch,
@@ -104,10 +124,18 @@ export function registerDecoder(program: Command): void {
         mapping: opts.mapping,
         coupling: opts.coupling,
         phiBlocks: opts.phiBlocks,
+        mlpLayers: opts.mlpLayers,
+        mappingLrMul: opts.mappingLrMul,
         lr: opts.lr,
         r1Gamma: opts.r1Gamma,
+        r1Interval: opts.r1Interval,
+        mixingProb: opts.mixingProb,
+        emaKimg: opts.emaKimg,
+        yAvgBeta: opts.yAvgBeta,
+        mbstdGroup: opts.mbstdGroup,
         seed: opts.seed,
         snapshotKimg: opts.snapshotKimg,
+        logSteps: opts.logSteps,
         outDir: opts.out,
       });
       const ds = await loadDataset(cfg.data, { resolution: cfg.resolution, channels: cfg.channels, train: cfg.trainImages, dataDir: cfg.dataDir });

@@ -4,6 +4,7 @@ import { statusLine } from '../../io/progress.js';
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { describePresets } from '../config-flags.js';
 import { addEngineOptions, initEngineFrom, parsePositiveInt, type EngineOptions, parseNumber } from '../engine-options.js';
 import { resolveEncoderConfig, ENCODER_PRESETS, DEFAULT_ENCODER_CONFIG, type EncoderTrainConfig, type EncoderPresetName } from '../../train/encoder-config.js';
 import { EncoderTrainer, calibrateBeta1, loadEncoder } from '../../train/stage2.js';
@@ -33,18 +34,26 @@ interface TrainOpts extends EngineOptions {
   decoder?: string;
   data?: string;
   dataDir?: string;
+  train?: number;
+  mirror?: boolean;
   batch?: number;
   kimg?: number;
   lr?: number;
+  lrDecay?: number;
   latent?: 'w' | 'wplus';
+  widthBase?: number;
+  widthMax?: number;
   perceptualNet?: string;
   perceptualLayer?: FeatureLayer;
   beta1?: string;
   beta2?: number;
   kl?: number;
   vgg16?: string;
+  r1Gamma?: number;
+  r1Interval?: number;
   seed?: number;
   snapshotKimg?: number;
+  logSteps?: number;
   out?: string;
   preset?: EncoderPresetName;
   resume?: string;
@@ -74,20 +83,28 @@ export function registerEncoder(program: Command): void {
       .option('--decoder <snapshot>', 'stage-1 decoder snapshot (its EMA generator is frozen)')
       .option('--data <spec>', "dataset (default: the decoder's)")
       .option('--data-dir <dir>', 'IDX folder for fashion-mnist / mnist')
+      .addOption(new Option('--train <n>', 'use the first N images as the training split').argParser(parsePositiveInt))
+      .option('--mirror', 'random left–right mirroring of the reals')
       .addOption(new Option('--batch <n>', `batch size (default ${D.batch})`).argParser(parsePositiveInt))
       .addOption(new Option('--kimg <k>', `training length in thousands of images (default ${D.kimg})`).argParser(num))
-      .addOption(new Option('--lr <lr>', `Adam learning rate, decayed ×${D.lrDecay} every quarter (default ${D.lr})`).argParser(num))
+      .addOption(new Option('--lr <lr>', `Adam learning rate of f and c (default ${D.lr})`).argParser(num))
+      .addOption(new Option('--lr-decay <x>', `multiply both learning rates by x every quarter of the run (default ${D.lrDecay})`).argParser(num))
       .addOption(new Option('--latent <kind>', `w: one y for all layers (paper); wplus: one per layer (default ${D.latent})`).choices(['w', 'wplus']))
+      .addOption(new Option('--width-base <n>', `encoder channels at resolution r: min(max, base/r) (default ${D.widthBase})`).argParser(parsePositiveInt))
+      .addOption(new Option('--width-max <n>', `encoder channel cap (default ${D.widthMax})`).argParser(parsePositiveInt))
       .option('--perceptual-net <file>', `feature network of the perceptual loss, role perceptual (default ${D.perceptualNet})`)
       .addOption(new Option('--perceptual-layer <name>', `its layer (default ${D.perceptualLayer})`).choices([...FEATURE_LAYERS]))
       .option('--beta1 <w>', "perceptual weight, or 'auto' to calibrate it for the network (default auto; see README)")
       .addOption(new Option('--beta2 <w>', `adversarial weight (default ${D.beta2})`).argParser(num))
       .addOption(new Option('--kl <w>', 'VAE-style encoder (PAPER.md Figure 12): predicts mean and log-variance of z, samples z, adds w·KL(q(z|x) ‖ N(0, I)); needs an MLP-mapping decoder').argParser(num))
       .option('--vgg16 <file>', "VGG16 weights (safetensors) to calibrate --beta1 auto against the paper's 5e-5 on conv4_3")
+      .addOption(new Option('--r1-gamma <g>', `R1 weight γ of c while it is fine-tuned (default ${D.r1Gamma})`).argParser(num))
+      .addOption(new Option('--r1-interval <n>', `lazy R1 every n c steps, scaled by n (default ${D.r1Interval})`).argParser(parsePositiveInt))
       .addOption(new Option('--seed <n>', `seed (default ${D.seed})`).argParser((v) => Number.parseInt(v, 10)))
       .addOption(new Option('--snapshot-kimg <k>', `snapshot every k kimg (default ${D.snapshotKimg})`).argParser(num))
+      .addOption(new Option('--log-steps <n>', `a log.jsonl line every n steps (default ${D.logSteps})`).argParser(parsePositiveInt))
       .option('--out <dir>', `parent folder of numbered run folders (default ${D.outDir})`)
-      .addOption(new Option('--preset <name>', `quick (${ENCODER_PRESETS.quick.kimg} kimg) | paper`).choices(Object.keys(ENCODER_PRESETS)))
+      .addOption(new Option('--preset <name>', `defaults for a schedule, overridden by explicit options (${describePresets(ENCODER_PRESETS)})`).choices(Object.keys(ENCODER_PRESETS)))
       .option('--resume <path>', 'continue a run: its folder or a snapshot')
       .option('--quiet', 'no progress output'),
   ).action(async (opts: TrainOpts) => {
@@ -115,17 +132,25 @@ export function registerEncoder(program: Command): void {
         preset: opts.preset,
         data: opts.data,
         dataDir: opts.dataDir,
+        trainImages: opts.train,
+        mirror: opts.mirror,
         batch: opts.batch,
         kimg: opts.kimg,
         lr: opts.lr,
+        lrDecay: opts.lrDecay,
         latent: opts.latent,
+        widthBase: opts.widthBase,
+        widthMax: opts.widthMax,
         perceptualNet: opts.perceptualNet,
         perceptualLayer: opts.perceptualLayer,
         beta1,
         beta2: opts.beta2,
         kl: opts.kl,
+        r1Gamma: opts.r1Gamma,
+        r1Interval: opts.r1Interval,
         seed: opts.seed,
         snapshotKimg: opts.snapshotKimg,
+        logSteps: opts.logSteps,
         outDir: opts.out,
       });
       const g = dec.generator;
