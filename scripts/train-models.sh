@@ -1,24 +1,31 @@
 #!/usr/bin/env bash
-# Trains the Fashion-MNIST models shipped in models/ (the LIA decoder + encoder, and the StyleGAN +
-# encoder baseline), resumably: run it again and every stage continues from its newest snapshot, so
+# Trains the models shipped in models/ (the LIA decoder + encoder, and the StyleGAN + encoder
+# baseline) on Fashion-MNIST or emoji, resumably: run it again and every stage continues from its newest snapshot, so
 # the training can span several sessions; a finished stage is skipped.
 #
-#   scripts/train-models.sh fmnist [lia|baseline|both]      # default both
+#   scripts/train-models.sh fmnist [lia|baseline|both]      # Fashion-MNIST 32×32, default both
+#   scripts/train-models.sh emoji [lia|baseline|both]       # emoji 64×64 RGB (npm emoji-datasource-*), default lia
 #
 # Environment: RUNS (default runs/models), DEC_KIMG (decoder length, default 1000), ENC_KIMG
 # (encoder length, default 200), THREADS (per process, default 1: run lia and baseline side by side
 # on a 2-core machine), STOP_AT (a `date +%s` time; each stage writes a snapshot and stops by then),
 # EVAL_IMAGES (images for FID/SWD, default 10000), MODELS (where the packed folders go, default models),
-# CURVE_KIMG (the metric curve evaluates every snapshot at a multiple of it, default 80).
-# Stages per model: decoder (lia train-decoder, the quick architecture, longer) → export-decoder →
-# FID/SWD of the final decoder and of every CURVE_KIMG-th snapshot (the metric curve) → encoder (lia train-encoder) → export-encoder → metrics (lia eval, lia eval-reconstruction) →
-# lia pack-model models/fmnist32-<model>.
+# CURVE_KIMG (the metric curve evaluates a snapshot every CURVE_KIMG kimg, default 80).
+# Stages: the dataset's feature networks when not committed (emoji: results/features/emoji-*) →
+# per model: decoder (lia train-decoder, the quick architecture, longer) → export-decoder → FID/SWD
+# of the final decoder and the metric curve → encoder (lia train-encoder) → export-encoder →
+# lia eval-reconstruction → lia pack-model models/<fmnist32|emoji64>-<model>.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-data=${1:?usage: scripts/train-models.sh fmnist [lia|baseline|both]}
-which=${2:-both}
-[ "$data" = fmnist ] || { echo "only 'fmnist' is scripted here so far" >&2; exit 2; }
+data=${1:?usage: scripts/train-models.sh fmnist|emoji [lia|baseline|both]}
+case $data in
+  fmnist) which=${2:-both}; PREFIX=fmnist32; SPEC=fashion-mnist; RES=32; TITLE="Fashion-MNIST 32×32"
+    EVAL_NET=results/features/fmnist-eval.safetensors; PERC_NET=results/features/fmnist-perceptual.safetensors ;;
+  emoji) which=${2:-lia}; PREFIX=emoji64; SPEC=emoji; RES=64; TITLE="Emoji 64×64 (Google + Twitter)"
+    EVAL_NET=results/features/emoji-eval.safetensors; PERC_NET=results/features/emoji-perceptual.safetensors ;;
+  *) echo "expected fmnist or emoji, got '$data'" >&2; exit 2 ;;
+esac
 RUNS=${RUNS:-runs/models}
 DEC_KIMG=${DEC_KIMG:-1000}
 ENC_KIMG=${ENC_KIMG:-200}
@@ -73,42 +80,55 @@ stage() {
   finished "$(newest_run "$root")" "$kimg"
 }
 
-# The metric curve: FID and SWD of every CURVE_KIMG-th snapshot of a decoder run (appended once each).
+# The metric curve: FID and SWD of the first snapshot at or past each multiple of CURVE_KIMG kimg
+# (snapshots of a resumed run are not on the grid), appended once each.
 curve() {
-  local run=$1 out=$2 snap kimg
+  local run=$1 out=$2 snap kimg bin last=0
   touch "$out"
   for snap in "$run"/snapshot-*.safetensors; do
     kimg=$(( 10#$(basename "$snap" .safetensors | sed 's/snapshot-//') / 1000 ))
-    [ "$kimg" -gt 0 ] && [ $(( kimg % CURVE_KIMG )) -eq 0 ] || continue
-    grep -q "snapshot-$(basename "$snap" .safetensors | sed 's/snapshot-//')" "$out" && continue
-    lia eval --ckpt "$snap" --metrics fid,swd --num-images "$EVAL_IMAGES" --threads "$THREADS" --json --no-append >> "$out"
+    bin=$(( kimg / CURVE_KIMG ))
+    [ "$bin" -gt "$last" ] || continue
+    last=$bin
+    grep -q "$(basename "$snap")" "$out" && continue
+    lia eval --ckpt "$snap" --feature-net "$EVAL_NET" --metrics fid,swd --num-images "$EVAL_IMAGES" --threads "$THREADS" --json --no-append >> "$out"
   done
+}
+
+# The feature networks of a dataset without committed ones: the evaluation network (FID) and the
+# perceptual network (the encoder's loss) differ in architecture, not only in seed.
+features() {
+  [ -f "$EVAL_NET" ] || lia train-features --data "$SPEC" --resolution "$RES" --role eval --widths 16,48,96 --fc 192 --epochs 12 --threads "$THREADS" --out "$EVAL_NET"
+  [ -f "$PERC_NET" ] || lia train-features --data "$SPEC" --resolution "$RES" --role perceptual --widths 8,32,64 --epochs 8 --mirror --threads "$THREADS" --out "$PERC_NET"
 }
 
 model() {
   local name=$1 mapping=$2
-  local dec_root=$RUNS/fm-$name-decoder enc_root=$RUNS/fm-$name-encoder run
-  stage "$dec_root" "$DEC_KIMG" train-decoder --preset quick --mapping "$mapping" --data fashion-mnist --snapshot-kimg 20 || return 0
+  local short=${PREFIX%%[0-9]*}
+  local dec_root=$RUNS/$short-$name-decoder enc_root=$RUNS/$short-$name-encoder run
+  [ "$data" = fmnist ] && dec_root=$RUNS/fm-$name-decoder enc_root=$RUNS/fm-$name-encoder
+  stage "$dec_root" "$DEC_KIMG" train-decoder --preset quick --mapping "$mapping" --data "$SPEC" --resolution "$RES" --snapshot-kimg 20 || return 0
   run=$(newest_run "$dec_root")
-  local decoder=$RUNS/fmnist32-$name-decoder.safetensors
+  local decoder=$RUNS/$PREFIX-$name-decoder.safetensors
   [ -f "$decoder" ] || lia export-decoder --ckpt "$(newest_snapshot "$run")" --out "$decoder"
-  [ -f "$RUNS/fmnist32-$name-decoder-metrics.jsonl" ] || lia eval --ckpt "$decoder" --metrics fid,swd --num-images "$EVAL_IMAGES" --threads "$THREADS" --json --no-append > "$RUNS/fmnist32-$name-decoder-metrics.jsonl"
-  curve "$run" "$RUNS/fmnist32-$name-curve.jsonl"
+  [ -f "$RUNS/$PREFIX-$name-decoder-metrics.jsonl" ] || lia eval --ckpt "$decoder" --feature-net "$EVAL_NET" --metrics fid,swd --num-images "$EVAL_IMAGES" --threads "$THREADS" --json --no-append > "$RUNS/$PREFIX-$name-decoder-metrics.jsonl"
+  curve "$run" "$RUNS/$PREFIX-$name-curve.jsonl"
 
-  stage "$enc_root" "$ENC_KIMG" train-encoder --decoder "$decoder" --preset quick || return 0
+  stage "$enc_root" "$ENC_KIMG" train-encoder --decoder "$decoder" --preset quick --perceptual-net "$PERC_NET" || return 0
   run=$(newest_run "$enc_root")
-  local encoder=$RUNS/fmnist32-$name-encoder.safetensors
+  local encoder=$RUNS/$PREFIX-$name-encoder.safetensors
   [ -f "$encoder" ] || lia export-encoder --ckpt "$(newest_snapshot "$run")" --out "$encoder"
-  [ -f "$RUNS/fmnist32-$name-reconstruction.json" ] || lia eval-reconstruction --ckpt "$encoder" --split test --limit "$EVAL_IMAGES" --threads "$THREADS" --out "$RUNS/fmnist32-$name-reconstruction.json"
-  local title="Fashion-MNIST 32×32, LIA ($DEC_KIMG + $ENC_KIMG kimg)"
-  [ "$name" = baseline ] && title="Fashion-MNIST 32×32, StyleGAN + encoder baseline ($DEC_KIMG + $ENC_KIMG kimg)"
-  [ -f "$MODELS/fmnist32-$name/manifest.json" ] && [ "$MODELS/fmnist32-$name/manifest.json" -nt "$encoder" ] && return 0
-  lia pack-model --ckpt "$encoder" --out "$MODELS/fmnist32-$name" --title "$title" --threads "$THREADS" \
-    --metrics "$RUNS/fmnist32-$name-reconstruction.json" --sample-metrics "$RUNS/fmnist32-$name-decoder-metrics.jsonl" \
+  [ -f "$RUNS/$PREFIX-$name-reconstruction.json" ] || lia eval-reconstruction --ckpt "$encoder" --feature-net "$EVAL_NET" --split test --limit "$EVAL_IMAGES" --threads "$THREADS" --out "$RUNS/$PREFIX-$name-reconstruction.json"
+  local title="$TITLE, LIA ($DEC_KIMG + $ENC_KIMG kimg)"
+  [ "$name" = baseline ] && title="$TITLE, StyleGAN + encoder baseline ($DEC_KIMG + $ENC_KIMG kimg)"
+  [ -f "$MODELS/$PREFIX-$name/manifest.json" ] && [ "$MODELS/$PREFIX-$name/manifest.json" -nt "$encoder" ] && return 0
+  lia pack-model --ckpt "$encoder" --out "$MODELS/$PREFIX-$name" --title "$title" --threads "$THREADS" \
+    --metrics "$RUNS/$PREFIX-$name-reconstruction.json" --sample-metrics "$RUNS/$PREFIX-$name-decoder-metrics.jsonl" \
     --decoder "$(newest_snapshot "$(newest_run "$dec_root")")" --trained-on "$(node -e 'console.log(`${require("os").cpus()[0].model.trim()}, ${require("os").cpus().length} cores`)'), torch backend, $THREADS thread(s) per model" \
-    --command "DEC_KIMG=$DEC_KIMG ENC_KIMG=$ENC_KIMG scripts/train-models.sh fmnist $name"
+    --command "DEC_KIMG=$DEC_KIMG ENC_KIMG=$ENC_KIMG scripts/train-models.sh $data $name"
 }
 
+features
 case $which in
   lia) model lia invertible ;;
   baseline) model baseline mlp ;;
