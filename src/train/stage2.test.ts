@@ -16,6 +16,7 @@ import { DecoderTrainer } from './stage1.js';
 import { EncoderTrainer, loadEncoder, type EncoderStepLosses } from './stage2.js';
 import { reconstruct } from '../models/checkpoints.js';
 import { FeatureNet } from '../models/features.js';
+import { InvertibleNetwork } from '../models/invertible.js';
 import { saveFeatureNet } from '../io/network-files.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lia-stage2-'));
@@ -134,7 +135,7 @@ test("the encoder's output is standardised to the code distribution it predicts,
   b.dispose();
 });
 
-test('the VAE-style encoder samples z, adds its KL term, resumes exactly, and needs an MLP decoder', async () => {
+test('the VAE-style encoder samples z, adds its KL term, resumes exactly; on a LIA decoder it decodes g(Φ⁻¹(z))', async () => {
   await initEngine({ backend: 'cpu' });
   const cfg = { ...encCfg('mlp'), kl: 0.01 };
   const a = await EncoderTrainer.create(cfg, ds, perceptual);
@@ -155,5 +156,18 @@ test('the VAE-style encoder samples z, adds its KL term, resumes exactly, and ne
   assert.deepEqual(mu.shape, [2, 16]);
   tf.dispose([x, mu]);
   E.dispose();
-  await assert.rejects(EncoderTrainer.create({ ...encCfg('invertible'), kl: 0.01 }, ds, perceptual), /needs a decoder trained with --mapping mlp/);
+  // On the Φ decoder (Figure 12 without a confound): it predicts z, and its reconstruction is
+  // g(Φ⁻¹(μ)) — the synthesis of y = Φ⁻¹(z), computed here through the inverse directly.
+  const v = await EncoderTrainer.create({ ...encCfg('invertible'), kl: 0.01 }, ds, perceptual);
+  assert.equal(v.predicts, 'z');
+  const l = await v.trainStep();
+  assert.ok(l.kl! > 0 && Number.isFinite(l.kl!), `kl ${l.kl}`);
+  const x2 = tf.randomUniform([2, 16, 16, 1], -1, 1) as tf.Tensor4D;
+  const viaTrainer = reconstruct(v.E, v.G, v.predicts, x2);
+  const direct = tf.tidy(() => v.G.render((v.G.mapping as InvertibleNetwork).inverse(v.E.forward(x2) as tf.Tensor2D), 'y'));
+  const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(viaTrainer, direct))).dataSync()[0]);
+  assert.ok(diff < 1e-5, `g(Φ⁻¹(μ)) differs by ${diff}`);
+  tf.dispose([x2, viaTrainer, direct]);
+  v.dispose();
+  await assert.rejects(EncoderTrainer.create({ ...encCfg('invertible'), kl: 0.01, latent: 'wplus' }, ds, perceptual), /cannot be a W\+ encoder/);
 });

@@ -3,7 +3,8 @@
 //   loss_f = ‖x − x̃‖² + β1·‖ε(x) − ε(x̃)‖² + β2·softplus(−c(x̃))
 // while c is fine-tuned with its logistic loss (reals against reconstructions) plus lazy R1.
 // For the "StyleGAN + encoder" baseline (a decoder trained with the MLP mapping) f predicts z and
-// x̃ = g(mapping(z)); everything else is identical.
+// x̃ = g(mapping(z)); everything else is identical. The VAE-style encoder of Figure 12 (cfg.kl > 0)
+// predicts a Gaussian posterior over z, samples it, and decodes g(Φ⁻¹(z)) (or g(mlp(z))).
 import * as tf from '@tensorflow/tfjs';
 import { Generator } from '../models/generator.js';
 import { Discriminator } from '../models/discriminator.js';
@@ -97,9 +98,11 @@ export class EncoderTrainer {
     readonly dataset: Dataset,
     readonly perceptualNet: FeatureNet,
   ) {
-    if ((cfg.kl ?? 0) > 0 && decoder.generator.mapping !== 'mlp') throw new Error('the VAE-style encoder (--kl) samples z through the MLP mapping: it needs a decoder trained with --mapping mlp');
+    if ((cfg.kl ?? 0) > 0 && cfg.latent === 'wplus') throw new Error('the VAE-style encoder (--kl) predicts one z: it cannot be a W+ encoder (--latent wplus)');
     if (decoder.generator.mapping === 'mlp' && cfg.latent === 'wplus') throw new Error('the StyleGAN + encoder baseline predicts one z: --latent wplus needs a decoder with the invertible mapping');
-    this.predicts = decoder.generator.mapping === 'mlp' ? 'z' : 'y';
+    // The baseline (MLP mapping) and the VAE-style encoder (--kl, on either mapping: g(Φ⁻¹(z)) with
+    // LIA's Φ) predict z; LIA's own encoder predicts y.
+    this.predicts = decoder.generator.mapping === 'mlp' || (cfg.kl ?? 0) > 0 ? 'z' : 'y';
     this.G = new Generator(decoder.train.seed, decoder.generator);
     this.D = new Discriminator(new Rng(decoder.train.seed + 1), {
       resolution: decoder.generator.resolution,

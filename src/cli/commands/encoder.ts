@@ -96,7 +96,7 @@ export function registerEncoder(program: Command): void {
       .addOption(new Option('--perceptual-layer <name>', `its layer (default ${D.perceptualLayer})`).choices([...FEATURE_LAYERS]))
       .option('--beta1 <w>', "perceptual weight, or 'auto' to calibrate it for the network (default auto; see README)")
       .addOption(new Option('--beta2 <w>', `adversarial weight (default ${D.beta2})`).argParser(num))
-      .addOption(new Option('--kl <w>', 'VAE-style encoder (PAPER.md Figure 12): predicts mean and log-variance of z, samples z, adds w·KL(q(z|x) ‖ N(0, I)); needs an MLP-mapping decoder').argParser(num))
+      .addOption(new Option('--kl <w>', 'VAE-style encoder (PAPER.md Figure 12): predicts mean and log-variance of z, samples z, adds w·KL(q(z|x) ‖ N(0, I)); decodes g(mapping(z)) — Φ⁻¹ with a LIA decoder, the MLP with a baseline decoder').argParser(num))
       .option('--vgg16 <file>', "VGG16 weights (safetensors) to calibrate --beta1 auto against the paper's 5e-5 on conv4_3")
       .addOption(new Option('--r1-gamma <g>', `R1 weight γ of c while it is fine-tuned (default ${D.r1Gamma})`).argParser(num))
       .addOption(new Option('--r1-interval <n>', `lazy R1 every n c steps, scaled by n (default ${D.r1Interval})`).argParser(parsePositiveInt))
