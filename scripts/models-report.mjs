@@ -2,7 +2,8 @@
 // The table of every shipped model (models/*/manifest.json: training length, wall time, machine,
 // sample FID/SWD, reconstruction metrics) and the metric curves of the decoders trained by
 // scripts/train-models.sh (<runs>/<prefix>-<model>-curve.jsonl, copied next to the report), written
-// to results/models/README.md and results/models/curve-{fid,swd}.svg.
+// to results/models/README.md and results/models/curve-{fid,swd}.svg (the final decoders' metrics,
+// <prefix>-<model>-decoder-metrics.jsonl, end the curves).
 //   node scripts/models-report.mjs [runs/models]        (after npm run build)
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -38,7 +39,10 @@ const series = { fid: [], swd: [] };
 const curveRows = [];
 for (const f of curves) {
   copyFileSync(join(runs, f), join(out, f));
-  const recs = lines(join(runs, f));
+  // The final decoder's metrics (the same evaluation) end the curve.
+  const last = f.replace(/-curve\.jsonl$/, '-decoder-metrics.jsonl');
+  if (existsSync(join(runs, last))) copyFileSync(join(runs, last), join(out, last));
+  const recs = [...lines(join(runs, f)), ...(existsSync(join(runs, last)) ? lines(join(runs, last)) : [])];
   const name = f.replace(/-curve\.jsonl$/, '');
   for (const key of ['fid', 'swd']) {
     const pts = recs.filter((r) => r.metric.startsWith(key) && typeof r.kimg === 'number').map((r) => [r.kimg, r.value]).sort((a, b) => a[0] - b[0]);
