@@ -8,6 +8,7 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { lineChartSvg } from '../dist/io/chart.js';
+import { sampleMetricName } from '../dist/io/model-folders.js';
 
 const runs = process.argv[2] ?? 'runs/models';
 const out = 'results/models';
@@ -16,19 +17,13 @@ const lines = (p) => readFileSync(p, 'utf8').split('\n').filter((l) => l.trim())
 const fmt = (v, digits = 4) => (typeof v === 'number' && Number.isFinite(v) ? String(Number(v.toPrecision(digits))) : '');
 const time = (s) => (typeof s === 'number' ? (s >= 3600 ? `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min` : `${Math.round(s / 60)} min`) : '');
 
-/** The sample metric named `base`…: with fresh noise when measured so, else with the fixed maps. */
-function pickMetric(s, base) {
-  const keys = Object.keys(s).filter((k) => k.startsWith(base) && !k.includes('_swd_'));
-  return keys.find((k) => !k.endsWith('_constnoise')) ?? keys[0];
-}
-
 const models = readdirSync('models')
   .filter((d) => existsSync(join('models', d, 'manifest.json')))
   .map((d) => ({ id: d, m: JSON.parse(readFileSync(join('models', d, 'manifest.json'), 'utf8')) }));
 const rows = models.map(({ id, m }) => {
   const s = m.sampleMetrics ?? {};
-  const fid = pickMetric(s, 'fid');
-  const swd = pickMetric(s, 'swd');
+  const fid = sampleMetricName(s, 'fid');
+  const swd = sampleMetricName(s, 'swd');
   const t = m.training ?? {};
   return `| ${id} | ${m.mapping === 'invertible' ? 'LIA (Φ)' : 'StyleGAN (MLP)'} | ${t.decoder?.kimg ?? ''} | ${t.encoder?.kimg ?? ''} | ${time(t.decoder?.seconds)} + ${time(t.encoder?.seconds)} | ${t.trainedOn ?? ''} | ${fid ? `${fmt(s[fid])} (${fid})` : ''} | ${swd ? `${fmt(s[swd])} (${swd})` : ''} | ${fmt(m.metrics?.mse)} | ${fmt(m.metrics?.psnr)} | ${fmt(m.metrics?.ssim)} |`;
 });

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { EngineInfo } from '../engine/backend.js';
-import { loadDataset, toUnitRange, imageAt, type Dataset } from '../data/index.js';
+import { loadDataset, toUnitRange, type Dataset } from '../data/index.js';
 import { resolveDecoderConfig } from '../train/decoder-config.js';
 import { resolveEncoderConfig } from '../train/encoder-config.js';
 import { DecoderTrainer } from '../train/stage1.js';
@@ -130,12 +130,6 @@ function lossChart(dir: string, file: string, series: Series[], opts: Parameters
   return { kind: 'figure', src: file, caption };
 }
 
-function imagesAt(ds: Dataset, idx: number[]): tf.Tensor4D {
-  const size = ds.resolution * ds.resolution * ds.channels;
-  const data = new Float32Array(idx.length * size);
-  idx.forEach((i, k) => data.set(toUnitRange(imageAt(ds, i)), k * size));
-  return tf.tensor4d(data, [idx.length, ds.resolution, ds.resolution, ds.channels]);
-}
 
 export async function runTrainingDemo(opts: DemoOptions, engine: EngineInfo): Promise<DemoResult> {
   if (!(opts.minutes > 0)) throw new Error(`--minutes must be positive, got ${opts.minutes}`);
@@ -273,7 +267,7 @@ export async function runTrainingDemo(opts: DemoOptions, engine: EngineInfo): Pr
     const editBlocks = await guarded(ctx, 'class directions', async () => {
       if (!ds.labels || ds.classNames.length < 2) return [{ kind: 'text', text: 'The dataset has no labels: no class directions were fitted (lia directions fit --method sefa|pca finds directions without labels).' }];
       const nFit = Math.min(3000, ds.train.end - ds.train.start);
-      const xFit = imagesAt(ds, Array.from({ length: nFit }, (_, k) => ds.train.start + k));
+      const xFit = tf.tensor4d(toUnitRange(ds.pixels.subarray(ds.train.start * size, (ds.train.start + nFit) * size)), [nFit, res, res, ch]);
       const labels = ds.labels.subarray(ds.train.start, ds.train.start + nFit);
       let dirs: lia.Direction[];
       try {

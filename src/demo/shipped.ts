@@ -13,7 +13,7 @@ import type { FeatureNet } from '../models/features.js';
 import type { Direction } from '../invert/directions.js';
 import { createRunDir } from '../train/run-dir.js';
 import { writeTextAtomic } from '../io/files.js';
-import { listModelFolders, readModelFolder, trainedKimg, PACKAGE_ROOT, type ModelFolder } from '../io/model-folders.js';
+import { listModelFolders, readModelFolder, sampleMetricName, trainedKimg, PACKAGE_ROOT, type ModelFolder } from '../io/model-folders.js';
 import { reportMarkdown, reportHtml, type Block, type Report, type Section } from './report.js';
 import { editingPart, interpolationPart, mixingPart, reconstructionPart, refinementPart, samplesPart, guarded, type Failure, type PartContext, type Pool } from './applications.js';
 
@@ -111,12 +111,6 @@ async function perceptualNet(m: lia.LiaModel): Promise<{ net?: FeatureNet; note:
 
 const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : '');
 
-/** The sample metric named `base`…: with fresh noise when measured so, else with the fixed maps. */
-function pickMetric(s: Record<string, number>, base: string): string | undefined {
-  const keys = Object.keys(s).filter((k) => k.startsWith(base) && !k.includes('_swd_'));
-  return keys.find((k) => !k.endsWith('_constnoise')) ?? keys[0];
-}
-
 /** One row per model folder: what it is, how long it trained, what was measured (from its manifest). */
 function modelsTable(all: ModelFolder[]): Block {
   return {
@@ -126,8 +120,8 @@ function modelsTable(all: ModelFolder[]): Block {
       const t = f.manifest.training;
       const s = f.manifest.sampleMetrics ?? {};
       const r = f.manifest.metrics ?? {};
-      const fid = pickMetric(s, 'fid');
-      const swd = pickMetric(s, 'swd');
+      const fid = sampleMetricName(s, 'fid');
+      const swd = sampleMetricName(s, 'swd');
       const secs = (t?.decoder?.seconds ?? NaN) + (t?.encoder?.seconds ?? NaN);
       return [f.id, f.manifest.mapping === 'invertible' ? 'LIA (Φ)' : 'StyleGAN (MLP)', num(t?.decoder?.kimg), num(t?.encoder?.kimg), Number.isFinite(secs) ? fmtTime(secs) : t?.encoder?.seconds ? `encoder ${fmtTime(t.encoder.seconds)}` : '', fid ? `${Number(s[fid].toPrecision(4))} (${fid})` : '', swd ? `${Number(s[swd].toPrecision(4))} (${swd})` : '', num(r.mse), num(r.psnr), num(r.ssim)];
     }),

@@ -398,7 +398,7 @@ export async function runPaperExperiment(opts: PaperOptions, engine: EngineInfo)
   say(opts.quiet, `Figure 12: LIA and VAE-style encoders on the Φ decoder from scratch, ${B.fig12Kimg} kimg each, ${B.fig12Seeds} seeds`);
   const kinds = [['LIA (y, deterministic)', 0], [`VAE-style (z ~ q(z|x), g(Φ⁻¹(z)), KL ${opts.kl})`, opts.kl]] as const;
   const perSeed: Array<{ seed: number; cv: number[]; mean: number[]; mse: number[] }> = [];
-  let firstTraces: Record<string, number[]> = {};
+  const firstTraces: Record<string, number[]> = {};
   for (let seed = 0; seed < B.fig12Seeds; seed++) {
     const row = { seed, cv: [] as number[], mean: [] as number[], mse: [] as number[] };
     for (const [key, kl] of kinds) {
@@ -433,7 +433,6 @@ export async function runPaperExperiment(opts: PaperOptions, engine: EngineInfo)
   };
   const g12Verdict = judge('figure12', { mean: cvDiff.mean, lo: cvDiff.lo, hi: cvDiff.hi });
   const ci = `${cvDiff.mean.toPrecision(3)} (95 % interval ${Number.isFinite(cvDiff.lo) ? `${cvDiff.lo.toPrecision(3)} to ${cvDiff.hi.toPrecision(3)}` : 'unbounded with one seed'}, ${cvDiff.n} seeds)`;
-  firstTraces = {};
   sections.push({
     title: 'Figure 12: gradient stability of the encoder',
     blocks: [

@@ -71,3 +71,12 @@ export function trainedKimg(f: ModelFolder): number {
   const t = f.manifest.training;
   return (t?.decoder?.kimg ?? 0) + (t?.encoder?.kimg ?? 0);
 }
+
+/**
+ * The key of a manifest's sample metric `base` ('fid', 'swd'): the fresh-noise figure when one was
+ * measured, else the fixed-noise one (_constnoise); never SWD's per-level entries.
+ */
+export function sampleMetricName(metrics: Record<string, number>, base: string): string | undefined {
+  const keys = Object.keys(metrics).filter((k) => k.startsWith(base) && !k.includes('_swd_'));
+  return keys.find((k) => !k.endsWith('_constnoise')) ?? keys[0];
+}
