@@ -25,22 +25,28 @@ const rows = models.map(({ id, m }) => {
   const fid = sampleMetricName(s, 'fid');
   const swd = sampleMetricName(s, 'swd');
   const t = m.training ?? {};
-  return `| ${id} | ${m.mapping === 'invertible' ? 'LIA (Φ)' : 'StyleGAN (MLP)'} | ${t.decoder?.kimg ?? ''} | ${t.encoder?.kimg ?? ''} | ${time(t.decoder?.seconds)} + ${time(t.encoder?.seconds)} | ${t.trainedOn ?? ''} | ${fid ? `${fmt(s[fid])} (${fid})` : ''} | ${swd ? `${fmt(s[swd])} (${swd})` : ''} | ${fmt(m.metrics?.mse)} | ${fmt(m.metrics?.psnr)} | ${fmt(m.metrics?.ssim)} |`;
+  const rfid = sampleMetricName(m.metrics ?? {}, 'fid');
+  const older = Object.keys(s).filter((k) => k.startsWith('fid') && k !== fid && !k.endsWith('_constnoise'));
+  return `| ${id} | ${m.mapping === 'invertible' ? 'LIA (Φ)' : 'StyleGAN (MLP)'} | ${t.decoder?.kimg ?? ''} | ${t.encoder?.kimg ?? ''} | ${time(t.decoder?.seconds)} + ${time(t.encoder?.seconds)} | ${t.trainedOn ?? ''} | ${fid ? `${fmt(s[fid])} (${fid})` : ''}${older.map((k) => `; ${fmt(s[k])} (${k})`).join('')} | ${swd ? `${fmt(s[swd])} (${swd})` : ''} | ${fmt(m.metrics?.mse)} | ${fmt(m.metrics?.psnr)} | ${fmt(m.metrics?.ssim)} | ${rfid ? `${fmt(m.metrics[rfid])} (${rfid})` : ''} |`;
 });
 
-// Metric curves: one series per decoder run.
-const curves = existsSync(runs) ? readdirSync(runs).filter((f) => f.endsWith('-curve.jsonl')) : [];
+// Metric curves: one series per decoder run; the curves of runs/ are copied next to the report first,
+// so curves of earlier sessions (whose runs/ is gone) stay in it.
+if (existsSync(runs)) {
+  for (const f of readdirSync(runs).filter((f) => f.endsWith('-curve.jsonl') || f.endsWith('-decoder-metrics.jsonl'))) copyFileSync(join(runs, f), join(out, f));
+}
+const curves = readdirSync(out).filter((f) => f.endsWith('-curve.jsonl')).sort();
 const series = { fid: [], swd: [] };
 const curveRows = [];
 for (const f of curves) {
-  copyFileSync(join(runs, f), join(out, f));
   // The final decoder's metrics (the same evaluation) end the curve.
   const last = f.replace(/-curve\.jsonl$/, '-decoder-metrics.jsonl');
-  if (existsSync(join(runs, last))) copyFileSync(join(runs, last), join(out, last));
-  const recs = [...lines(join(runs, f)), ...(existsSync(join(runs, last)) ? lines(join(runs, last)) : [])];
+  const recs = [...lines(join(out, f)), ...(existsSync(join(out, last)) ? lines(join(out, last)) : [])];
   const name = f.replace(/-curve\.jsonl$/, '');
   for (const key of ['fid', 'swd']) {
-    const pts = recs.filter((r) => r.metric.startsWith(key) && typeof r.kimg === 'number').map((r) => [r.kimg, r.value]).sort((a, b) => a[0] - b[0]);
+    // One network per curve: the FID points through the network of the run's first FID record.
+    const metric = recs.find((r) => r.metric.startsWith(key))?.metric;
+    const pts = recs.filter((r) => r.metric === metric && typeof r.kimg === 'number').map((r) => [r.kimg, r.value]).sort((a, b) => a[0] - b[0]);
     if (pts.length) series[key].push({ name, points: pts });
   }
   for (const r of recs) curveRows.push(`| ${name} | ${fmt(r.kimg, 5)} | ${r.metric} | ${fmt(r.value)} |`);
@@ -56,10 +62,14 @@ Every folder in [\`models/\`](../../models) (made by \`lia pack-model\`; the lon
 FID/SWD: 10,000 samples against the test split with the evaluation network; names say how they were
 measured (\`_constnoise\`: the fixed noise maps; without it fresh noise per image, as StyleGAN2-ADA).
 Reconstruction: the encoder's one-pass reconstructions of the test split (MSE and PSNR on [0, 1] images).
+FIDs through different evaluation networks are not comparable: the Fashion-MNIST models were first
+scored through \`fmnistnet\` (the perceptual network's architecture, another seed) and rescored through
+\`fmnistnet-wide\` (another architecture and recipe; \`scripts/rescore-fmnist.sh\`), the default since;
+the curves keep the network they were measured with.
 Regenerate with \`node scripts/models-report.mjs\`.
 
-| model | mapping | decoder kimg | encoder kimg | wall time (decoder + encoder) | trained on | sample FID | sample SWD | recon. MSE | PSNR | SSIM |
-|---|---|---|---|---|---|---|---|---|---|---|
+| model | mapping | decoder kimg | encoder kimg | wall time (decoder + encoder) | trained on | sample FID | sample SWD | recon. MSE | PSNR | SSIM | recon. FID |
+|---|---|---|---|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
 ## Metric curves of the decoders

@@ -21,7 +21,7 @@ cd "$(dirname "$0")/.."
 data=${1:?usage: scripts/train-models.sh fmnist|emoji [lia|baseline|both]}
 case $data in
   fmnist) which=${2:-both}; PREFIX=fmnist32; SPEC=fashion-mnist; RES=32; TITLE="Fashion-MNIST 32×32"
-    EVAL_NET=results/features/fmnist-eval.safetensors; PERC_NET=results/features/fmnist-perceptual.safetensors ;;
+    EVAL_NET=results/features/fmnist-eval-wide.safetensors; PERC_NET=results/features/fmnist-perceptual.safetensors ;;
   emoji) which=${2:-lia}; PREFIX=emoji64; SPEC=emoji; RES=64; TITLE="Emoji 64×64 (Google + Twitter)"
     EVAL_NET=results/features/emoji-eval.safetensors; PERC_NET=results/features/emoji-perceptual.safetensors ;;
   *) echo "expected fmnist or emoji, got '$data'" >&2; exit 2 ;;

@@ -60,7 +60,7 @@ export async function runDemo(opts: RunDemoOptions, engine: EngineInfo): Promise
 /** Shares of the budget: stage 1, stage 2; the rest is for the applications and the report. */
 const SHARE = { decoder: 0.55, encoder: 0.33 };
 const TRAINED_NETS: Record<string, { perceptual: string; eval: string }> = {
-  'fashion-mnist': { perceptual: join(PACKAGE_ROOT, 'results/features/fmnist-perceptual.safetensors'), eval: join(PACKAGE_ROOT, 'results/features/fmnist-eval.safetensors') },
+  'fashion-mnist': { perceptual: join(PACKAGE_ROOT, 'results/features/fmnist-perceptual.safetensors'), eval: join(PACKAGE_ROOT, 'results/features/fmnist-eval-wide.safetensors') },
 };
 
 function log(quiet: boolean | undefined, msg: string): void {

@@ -73,10 +73,12 @@ export function trainedKimg(f: ModelFolder): number {
 }
 
 /**
- * The key of a manifest's sample metric `base` ('fid', 'swd'): the fresh-noise figure when one was
- * measured, else the fixed-noise one (_constnoise); never SWD's per-level entries.
+ * The key of a manifest's metric `base` ('fid', 'swd'): the newest fresh-noise figure when one was
+ * measured (the last such key: a manifest rescored with a newer evaluation network, e.g.
+ * fid10k_fmnistnet-wide after fid10k_fmnistnet, shows the newer one), else the fixed-noise one
+ * (_constnoise); never SWD's per-level entries.
  */
 export function sampleMetricName(metrics: Record<string, number>, base: string): string | undefined {
   const keys = Object.keys(metrics).filter((k) => k.startsWith(base) && !k.includes('_swd_'));
-  return keys.find((k) => !k.endsWith('_constnoise')) ?? keys[0];
+  return keys.filter((k) => !k.endsWith('_constnoise')).at(-1) ?? keys[0];
 }

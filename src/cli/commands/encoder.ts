@@ -255,8 +255,9 @@ export function registerEncoder(program: Command): void {
       .addOption(new Option('--limit <n>', 'at most N images').argParser(parsePositiveInt))
       .addOption(new Option('--batch <n>', 'images per pass').argParser(parsePositiveInt).default(64))
       .option('--json', 'print one JSON object')
-      .option('--out <file>', 'also write the results as JSON'),
-  ).action(async (opts: EngineOptions & { ckpt: string; split: 'test' | 'train'; featureNet?: string; metrics: string; limit?: number; batch: number; json?: boolean; out?: string }) => {
+      .option('--out <file>', 'also write the results as JSON')
+      .option('--no-append', "do not append the FID/SWD records to metrics.jsonl beside the checkpoint (use it on a packed model folder)"),
+  ).action(async (opts: EngineOptions & { ckpt: string; split: 'test' | 'train'; featureNet?: string; metrics: string; limit?: number; batch: number; json?: boolean; out?: string; append: boolean }) => {
     const engine = await initEngineFrom(opts);
     const { E, G, config } = await loadEncoder(opts.ckpt);
     const { images } = await loadImages(opts.split, config, opts.limit);
@@ -314,7 +315,7 @@ export function registerEncoder(program: Command): void {
         result[m.metric] = m.value;
         if (m.metric.startsWith('swd')) for (const [k, v] of Object.entries(m.values)) result[`${m.metric}_${k}`] = v;
       }
-      await appendMetrics(join(dirname(opts.ckpt), 'metrics.jsonl'), metrics.map((m) => toMetricRecord(m, { snapshot: opts.ckpt, backend: engine.backend })));
+      if (opts.append) await appendMetrics(join(dirname(opts.ckpt), 'metrics.jsonl'), metrics.map((m) => toMetricRecord(m, { snapshot: opts.ckpt, backend: engine.backend })));
       featureNet.dispose();
     }
     if (opts.out) writeFileSync(opts.out, JSON.stringify(result, null, 2) + '\n');

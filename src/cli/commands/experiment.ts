@@ -1,6 +1,7 @@
 // `lia experiment paper`: the paper's comparisons at small scale (src/experiments/paper.ts).
 import { Command, Option } from 'commander';
 import { addEngineOptions, initEngineFrom, type EngineOptions, parseNumber } from '../engine-options.js';
+import { DEFAULT_EVAL_NET } from './eval.js';
 import { runPaperExperiment, PAPER_BUDGETS, type PaperBudget } from '../../experiments/paper.js';
 
 const num = parseNumber;
@@ -18,13 +19,15 @@ export function registerExperiment(program: Command): void {
       .option('--mlp-decoder <file>', 'decoder with the MLP mapping', 'results/decoders/fmnist32-quick-mlp.safetensors')
       .option('--lia-encoder <file>', 'LIA encoder', 'results/encoders/fmnist32-quick-lia.safetensors')
       .option('--baseline-encoder <file>', 'StyleGAN + encoder baseline', 'results/encoders/fmnist32-quick-baseline.safetensors')
-      .option('--eval-net <file>', 'evaluation network (FID, SWD, PPL)', 'results/features/fmnist-eval.safetensors')
+      .option('--eval-net <file>', `evaluation network (FID, PPL; default: ${Object.entries(DEFAULT_EVAL_NET).map(([d, f]) => `${f} for ${d}`).join(', ')})`)
       .addOption(new Option('--lr <lr>', 'Adam learning rate of refinement and optimisation').argParser(num).default(0.1))
       .addOption(new Option('--kl <w>', 'KL weight of the VAE-style encoder (Figure 12)').argParser(num).default(1e-3))
       .option('--quiet', 'no progress output'),
-  ).action(async (opts: EngineOptions & { data: string; budget: PaperBudget; out: string; liaDecoder: string; mlpDecoder: string; liaEncoder: string; baselineEncoder: string; evalNet: string; lr: number; kl: number; quiet?: boolean }) => {
+  ).action(async (opts: EngineOptions & { data: string; budget: PaperBudget; out: string; liaDecoder: string; mlpDecoder: string; liaEncoder: string; baselineEncoder: string; evalNet?: string; lr: number; kl: number; quiet?: boolean }) => {
+    const evalNet = opts.evalNet ?? DEFAULT_EVAL_NET[opts.data.split(':')[0]];
+    if (!evalNet) throw new Error(`--eval-net is required for --data ${opts.data}: no evaluation network ships for it (train one with lia train-features --role eval)`);
     const engine = await initEngineFrom(opts);
-    await runPaperExperiment(opts, engine);
+    await runPaperExperiment({ ...opts, evalNet }, engine);
     console.log(`report: ${opts.out}/report.md`);
   });
 }
