@@ -55,6 +55,13 @@ for (const key of ['fid', 'swd']) {
   if (series[key].length) writeFileSync(join(out, `curve-${key}.svg`), lineChartSvg(series[key], { title: `sample ${key.toUpperCase()} against the test split by decoder kimg`, xLabel: 'kimg', yLabel: key.toUpperCase(), logY: true }));
 }
 
+// Grids by scripts/model-grids.sh, and real-data floors by scripts/real-floor.mjs, when present.
+const grids = models.filter(({ id }) => existsSync(join(out, `${id}-samples.png`)) || existsSync(join(out, `${id}-reconstructions.png`)))
+  .map(({ id }) => [`### ${id}`, '', ...[['samples', '64 samples (seed 0)'], ['reconstructions', 'the first 32 test images (rows 1, 3) above their one-pass reconstructions (rows 2, 4)']]
+    .filter(([k]) => existsSync(join(out, `${id}-${k}.png`))).map(([k, what]) => `${what}:\n\n![${id} ${k}](${id}-${k}.png)\n`)].join('\n'));
+const floors = readdirSync(out).filter((f) => f.endsWith('-real-floor.jsonl')).flatMap((f) => lines(join(out, f)))
+  .map((r) => `| ${r.data} ${r.resolution}×${r.resolution} | ${r.reference} | ${r.metric} | ${fmt(r.value)} |`);
+
 const md = `# The shipped models
 
 Every folder in [\`models/\`](../../models) (made by \`lia pack-model\`; the longer ones trained by
@@ -72,6 +79,12 @@ Regenerate with \`node scripts/models-report.mjs\`.
 |---|---|---|---|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
+${floors.length ? `Floors — what real images score against the test split (\`node scripts/real-floor.mjs <data> <res> <net>\`):
+
+| data | reference | metric | value |
+|---|---|---|---|
+${floors.join('\n')}
+` : ''}
 ## Metric curves of the decoders
 
 ${series.fid.length ? '![FID by kimg](curve-fid.svg)\n\n![SWD by kimg](curve-swd.svg)\n' : 'No curve files found.'}
@@ -79,6 +92,6 @@ ${series.fid.length ? '![FID by kimg](curve-fid.svg)\n\n![SWD by kimg](curve-swd
 | run | kimg | metric | value |
 |---|---|---|---|
 ${curveRows.join('\n')}
-`;
+${grids.length ? `\n## Sample and reconstruction grids\n\nMade by \`scripts/model-grids.sh\`.\n\n${grids.join('\n')}` : ''}`;
 writeFileSync(join(out, 'README.md'), md);
 console.log(`wrote ${out}/README.md (${models.length} models, ${curves.length} curves)`);
