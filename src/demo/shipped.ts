@@ -88,7 +88,7 @@ async function heldOut(f: ModelFolder, m: lia.LiaModel, count: number, quiet?: b
     return { x, n, resolution, channels, labels: ds.labels?.subarray(ds.test.start, ds.test.start + n), classNames: ds.classNames, source: `the first ${n} images of ${ds.name}'s test split (never seen in training)` };
   } catch (e) {
     if (!f.samples.length) throw new Error(`${f.dir}: the data '${m.data}' is not available (${(e as Error).message.split('\n')[0]}) and the folder ships no samples`);
-    log(quiet, `${m.data} is not installed (${(e as Error).message.split('\n')[0]}); using the ${f.samples.length} test images shipped in ${f.dir}/samples`);
+    log(quiet, `${m.data} is not installed (${(e as Error).message.split('\n').slice(0, 2).map((l) => l.trim()).join(' ')}); using the ${f.samples.length} test images shipped in ${f.dir}/samples`);
     const x = new Float32Array(f.samples.length * size);
     for (const [k, p] of f.samples.entries()) {
       const t = await lia.readImage(p, { resolution, channels });
