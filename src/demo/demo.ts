@@ -80,7 +80,9 @@ async function chooseData(spec: string | undefined, quiet?: boolean): Promise<Da
 /**
  * Trains for the remaining part of `seconds`: a few steps measure the throughput, the run length
  * (kimg) is set from it, so that schedules (EMA, learning-rate decay) see the real length, and the
- * deadline stops the run in any case.
+ * deadline stops the run in any case. A probe slowed by other work on the machine plans too short a
+ * run: when the run ends with more than a tenth of the budget (and 20 s) left, it is extended from the
+ * throughput measured over the run so far, up to three times.
  */
 async function trainFor<L extends object>(label: string, trainer: Trainable<L> & { cfg: { kimg: number; snapshotKimg: number } }, dir: string, seconds: number, describe: (l: L) => string, quiet?: boolean) {
   const start = Date.now();
@@ -98,7 +100,17 @@ async function trainFor<L extends object>(label: string, trainer: Trainable<L> &
   trainer.cfg.kimg = Math.max(trainer.kimg + 0.1, trainer.kimg + (ips * left) / 1000);
   trainer.cfg.snapshotKimg = trainer.cfg.kimg / 2;
   log(quiet, `${label}: ${ips.toFixed(1)} img/s, planning ${trainer.cfg.kimg.toFixed(1)} kimg in ${(left / 60).toFixed(1)} min`);
-  return runWithProgress(label, trainer, dir, describe, quiet, deadline);
+  let result = await runWithProgress(label, trainer, dir, describe, quiet, deadline);
+  for (let extension = 0; extension < 3 && result.reason === 'done'; extension++) {
+    const rest = (deadline - Date.now()) / 1000;
+    if (rest < Math.max(20, seconds / 10)) break;
+    const measured = ((trainer.imagesSeen - seen0) * 1000) / (Date.now() - t0);
+    trainer.cfg.kimg = trainer.kimg + (measured * rest) / 1000;
+    trainer.cfg.snapshotKimg = trainer.cfg.kimg / 2;
+    log(quiet, `${label}: ${measured.toFixed(1)} img/s over the run so far, ${(rest / 60).toFixed(1)} min left: extending to ${trainer.cfg.kimg.toFixed(1)} kimg`);
+    result = await runWithProgress(label, trainer, dir, describe, quiet, deadline);
+  }
+  return result;
 }
 
 function readLog(path: string): Array<Record<string, number>> {
