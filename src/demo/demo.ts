@@ -84,7 +84,7 @@ async function chooseData(spec: string | undefined, quiet?: boolean): Promise<Da
  * run: when the run ends with more than a tenth of the budget (and 20 s) left, it is extended from the
  * throughput measured over the run so far, up to three times.
  */
-async function trainFor<L extends object>(label: string, trainer: Trainable<L> & { cfg: { kimg: number; snapshotKimg: number } }, dir: string, seconds: number, describe: (l: L) => string, quiet?: boolean) {
+export async function trainFor<L extends object>(label: string, trainer: Trainable<L> & { cfg: { kimg: number; snapshotKimg: number } }, dir: string, seconds: number, describe: (l: L) => string, quiet?: boolean, minExtendSec = 20) {
   const start = Date.now();
   const deadline = start + seconds * 1000;
   for (let i = 0; i < 2; i++) await trainer.trainStep(); // first steps compile kernels: not timed
@@ -103,7 +103,7 @@ async function trainFor<L extends object>(label: string, trainer: Trainable<L> &
   let result = await runWithProgress(label, trainer, dir, describe, quiet, deadline);
   for (let extension = 0; extension < 3 && result.reason === 'done'; extension++) {
     const rest = (deadline - Date.now()) / 1000;
-    if (rest < Math.max(20, seconds / 10)) break;
+    if (rest < Math.max(minExtendSec, seconds / 10)) break;
     const measured = ((trainer.imagesSeen - seen0) * 1000) / (Date.now() - t0);
     trainer.cfg.kimg = trainer.kimg + (measured * rest) / 1000;
     trainer.cfg.snapshotKimg = trainer.cfg.kimg / 2;
