@@ -35,7 +35,7 @@ const rows = models.map(({ id, m }) => {
 if (existsSync(runs)) {
   for (const f of readdirSync(runs).filter((f) => f.endsWith('-curve.jsonl') || f.endsWith('-decoder-metrics.jsonl'))) copyFileSync(join(runs, f), join(out, f));
 }
-const curves = readdirSync(out).filter((f) => f.endsWith('-curve.jsonl')).sort();
+const curves = readdirSync(out).filter((f) => f.endsWith('-curve.jsonl') && !f.endsWith('-encoder-curve.jsonl')).sort();
 const series = { fid: [], swd: [] };
 const curveRows = [];
 for (const f of curves) {
@@ -61,6 +61,10 @@ const grids = models.filter(({ id }) => existsSync(join(out, `${id}-samples.png`
     .filter(([k]) => existsSync(join(out, `${id}-${k}.png`))).map(([k, what]) => `${what}:\n\n![${id} ${k}](${id}-${k}.png)\n`)].join('\n'));
 const floors = readdirSync(out).filter((f) => f.endsWith('-real-floor.jsonl')).flatMap((f) => lines(join(out, f)))
   .map((r) => `| ${r.data} ${r.resolution}×${r.resolution} | ${r.reference} | ${r.metric} | ${fmt(r.value)} |`);
+
+// Encoder curves: test-split reconstruction MSE of an encoder run's snapshots (what more encoder kimg buys).
+const encCurves = readdirSync(out).filter((f) => f.endsWith('-encoder-curve.jsonl')).sort();
+const encRows = encCurves.flatMap((f) => lines(join(out, f)).map((r) => `| ${f.replace(/-encoder-curve\.jsonl$/, '')} | ${r.kimg} of ${r.of} | ${fmt(r.mse)} | ${fmt(r.psnr)} | ${fmt(r.ssim)} | ${r.images} |`));
 
 const md = `# The shipped models
 
@@ -92,6 +96,7 @@ ${series.fid.length ? '![FID by kimg](curve-fid.svg)\n\n![SWD by kimg](curve-swd
 | run | kimg | metric | value |
 |---|---|---|---|
 ${curveRows.join('\n')}
+${encRows.length ? `\n## Encoder curves\n\nTest-split reconstruction of the snapshots of a longer encoder run on the same decoder (\`lia train-encoder --kimg 200 --snapshot-kimg 20\`, then \`lia eval-reconstruction --metrics ''\` on each snapshot; the learning-rate schedule is the 200-kimg one, so a point is not the end of a shorter run).\n\n| encoder run | kimg | MSE | PSNR | SSIM | images |\n|---|---|---|---|---|---|\n${encRows.join('\n')}\n` : ''}
 ${grids.length ? `\n## Sample and reconstruction grids\n\nMade by \`scripts/model-grids.sh\`.\n\n${grids.join('\n')}` : ''}`;
 writeFileSync(join(out, 'README.md'), md);
 console.log(`wrote ${out}/README.md (${models.length} models, ${curves.length} curves)`);
