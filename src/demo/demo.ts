@@ -18,7 +18,7 @@ import { trainFeatureNet } from '../train/features.js';
 import { createRunDir } from '../train/run-dir.js';
 import type { Trainable } from '../train/run-loop.js';
 import { runWithProgress } from '../train/progress-run.js';
-import { loadFeatureNet } from '../io/network-files.js';
+import { loadFeatureNet, DEFAULT_EVAL_NET } from '../io/network-files.js';
 import * as lia from '../node.js';
 import { asGeneratorLike } from '../metrics/index.js';
 import { writeTextAtomic } from '../io/files.js';
@@ -60,7 +60,7 @@ export async function runDemo(opts: RunDemoOptions, engine: EngineInfo): Promise
 /** Shares of the budget: stage 1, stage 2; the rest is for the applications and the report. */
 const SHARE = { decoder: 0.55, encoder: 0.33 };
 const TRAINED_NETS: Record<string, { perceptual: string; eval: string }> = {
-  'fashion-mnist': { perceptual: join(PACKAGE_ROOT, 'results/features/fmnist-perceptual.safetensors'), eval: join(PACKAGE_ROOT, 'results/features/fmnist-eval-wide.safetensors') },
+  'fashion-mnist': { perceptual: join(PACKAGE_ROOT, 'results/features/fmnist-perceptual.safetensors'), eval: join(PACKAGE_ROOT, DEFAULT_EVAL_NET['fashion-mnist']) },
 };
 
 function log(quiet: boolean | undefined, msg: string): void {

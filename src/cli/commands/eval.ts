@@ -8,19 +8,10 @@ import { loadGenerator } from '../../train/stage1.js';
 import { readSnapshot } from '../../train/snapshot.js';
 import type { DecoderLoopState } from '../../train/stage1.js';
 import { loadDataset } from '../../data/index.js';
-import { loadFeatureNet } from '../../io/network-files.js';
+import { loadFeatureNet, DEFAULT_EVAL_NET, describeDefaultEvalNets } from '../../io/network-files.js';
 import { computeMetrics, appendMetrics, toMetricRecord, listMetrics, asGeneratorLike } from '../../metrics/index.js';
 import { formatTable } from '../table.js';
 
-/**
- * The evaluation networks shipped with the repository (role eval), by dataset. Each differs from its
- * dataset's perceptual network in architecture and recipe, not only in seed, so that FID of
- * reconstructions is not scored by a twin of the encoder's loss (results/features/README.md).
- */
-export const DEFAULT_EVAL_NET: Record<string, string> = {
-  'fashion-mnist': 'results/features/fmnist-eval-wide.safetensors',
-  emoji: 'results/features/emoji-eval.safetensors',
-};
 
 interface EvalOpts extends EngineOptions {
   ckpt: string;
@@ -42,7 +33,7 @@ export function registerEval(program: Command): void {
       .description(`metrics of a decoder snapshot against its dataset's test split (${listMetrics().map((m) => m.base).join(', ')})`)
       .requiredOption('--ckpt <snapshot>', 'decoder snapshot (.safetensors)')
       .option('--metrics <list>', 'comma-separated metric names', 'fid,swd,ppl_z,ppl_y')
-      .option('--feature-net <file>', `evaluation feature network (role eval); default: ${Object.entries(DEFAULT_EVAL_NET).map(([d, f]) => `${f} for ${d}`).join(', ')}`)
+      .option('--feature-net <file>', `evaluation feature network (role eval); default: ${describeDefaultEvalNets()}`)
       .addOption(new Option('--num-images <n>', 'generated images for FID/SWD').argParser(parsePositiveInt).default(10000))
       .addOption(new Option('--ppl-samples <n>', 'path samples for PPL (default: as many as --num-images)').argParser(parsePositiveInt))
       .addOption(new Option('--batch <n>', 'images per forward pass').argParser(parsePositiveInt).default(100))

@@ -1,7 +1,7 @@
 // `lia experiment paper`: the paper's comparisons at small scale (src/experiments/paper.ts).
 import { Command, Option } from 'commander';
 import { addEngineOptions, initEngineFrom, type EngineOptions, parseNumber } from '../engine-options.js';
-import { DEFAULT_EVAL_NET } from './eval.js';
+import { DEFAULT_EVAL_NET, describeDefaultEvalNets } from '../../io/network-files.js';
 import { runPaperExperiment, PAPER_BUDGETS, type PaperBudget } from '../../experiments/paper.js';
 
 const num = parseNumber;
@@ -19,7 +19,7 @@ export function registerExperiment(program: Command): void {
       .option('--mlp-decoder <file>', 'decoder with the MLP mapping', 'results/decoders/fmnist32-quick-mlp.safetensors')
       .option('--lia-encoder <file>', 'LIA encoder', 'results/encoders/fmnist32-quick-lia.safetensors')
       .option('--baseline-encoder <file>', 'StyleGAN + encoder baseline', 'results/encoders/fmnist32-quick-baseline.safetensors')
-      .option('--eval-net <file>', `evaluation network (FID, PPL; default: ${Object.entries(DEFAULT_EVAL_NET).map(([d, f]) => `${f} for ${d}`).join(', ')})`)
+      .option('--eval-net <file>', `evaluation network (FID, PPL; default: ${describeDefaultEvalNets()})`)
       .addOption(new Option('--lr <lr>', 'Adam learning rate of refinement and optimisation').argParser(num).default(0.1))
       .addOption(new Option('--kl <w>', 'KL weight of the VAE-style encoder (Figure 12)').argParser(num).default(1e-3))
       .option('--quiet', 'no progress output'),
