@@ -68,6 +68,19 @@ test('encoder resume continues exactly (cpu); the baseline predicts z through th
   }
 });
 
+test('a resumed encoder run takes a new length and learning rate: the schedule lr × decay^quarter is recomputed', async () => {
+  await initEngine({ backend: 'cpu' });
+  const snap = join(dir, 'enc-invertible.safetensors'); // 2 steps × 4 images of a 1-kimg run
+  const b = await EncoderTrainer.resume(snap, ds, perceptual, { kimg: 0.01, lr: 3e-4, lrDecay: 0.5 });
+  await b.trainStep(); // 8 of 10 images seen: quarter 3
+  assert.ok(Math.abs(b.eOpt.config.lr - 3e-4 * 0.5 ** 3) < 1e-12, `lr ${b.eOpt.config.lr}, expected ${3e-4 * 0.5 ** 3}`);
+  b.dispose();
+  const c = await EncoderTrainer.resume(snap, ds, perceptual);
+  await c.trainStep(); // 8 of 1000 images: quarter 0, the saved lr
+  assert.equal(c.eOpt.config.lr, encCfg('invertible').lr);
+  c.dispose();
+});
+
 test('100 encoder steps and repeated reconstructions leak no tensors (wasm)', async () => {
   await initEngine({ backend: 'wasm' });
   const t = await EncoderTrainer.create(encCfg('invertible'), ds, perceptual);

@@ -104,7 +104,7 @@ export function registerEncoder(program: Command): void {
       .addOption(new Option('--log-steps <n>', `a log.jsonl line every n steps (default ${D.logSteps})`).argParser(parsePositiveInt))
       .option('--out <dir>', `parent folder of numbered run folders (default ${D.outDir})`)
       .addOption(new Option('--preset <name>', `defaults for a schedule, overridden by explicit options (${describePresets(ENCODER_PRESETS)})`).choices(Object.keys(ENCODER_PRESETS)))
-      .option('--resume <path>', 'continue a run: its folder or a snapshot')
+      .option('--resume <path>', 'continue a run: its folder or a snapshot (--kimg, --lr and --lr-decay may be changed)')
       .option('--quiet', 'no progress output'),
   ).action(async (opts: TrainOpts) => {
     const engine = await initEngineFrom(opts);
@@ -117,8 +117,13 @@ export function registerEncoder(program: Command): void {
       const cfg = saved.train;
       const g = saved.decoder.generator;
       const ds = await datasetFor(cfg.data ?? saved.decoder.train.data, g.resolution, g.channels, cfg.dataDir ?? saved.decoder.train.dataDir, cfg.trainImages);
+      // A resumed run may be extended or fine-tuned: --kimg, --lr and --lr-decay are the overrides
+      // (the schedule lr × decay^quarter is recomputed from them; Adam's moments are kept).
       const overrides: Partial<EncoderTrainConfig> = {};
       if (opts.kimg !== undefined) overrides.kimg = opts.kimg;
+      if (opts.lr !== undefined) overrides.lr = opts.lr;
+      if (opts.lrDecay !== undefined) overrides.lrDecay = opts.lrDecay;
+      resolveEncoderConfig({ ...cfg, ...overrides }); // validates the overrides
       trainer = await EncoderTrainer.resume(snapPath, ds, await loadPerceptualNet(cfg.perceptualNet), overrides);
       runDir = dirname(snapPath);
       console.error(`resuming ${snapPath} at ${trainer.kimg.toFixed(1)} kimg`);
