@@ -64,7 +64,9 @@ const floors = readdirSync(out).filter((f) => f.endsWith('-real-floor.jsonl')).f
 
 // Encoder curves: test-split reconstruction MSE of an encoder run's snapshots (what more encoder kimg buys).
 const encCurves = readdirSync(out).filter((f) => f.endsWith('-encoder-curve.jsonl')).sort();
-const encRows = encCurves.flatMap((f) => lines(join(out, f)).map((r) => `| ${f.replace(/-encoder-curve\.jsonl$/, '')} | ${r.kimg} of ${r.of} | ${fmt(r.mse)} | ${fmt(r.psnr)} | ${fmt(r.ssim)} | ${r.images} |`));
+// Each record names its recipe in "run" (scripts/encoder-curve.sh LABEL=…); "of" is the run length
+// planned when the snapshot was written (its learning-rate schedule).
+const encRows = encCurves.flatMap((f) => lines(join(out, f)).map((r) => `| ${f.replace(/-encoder-curve\.jsonl$/, '')} | ${r.run ?? ''} | ${r.kimg} of ${r.of} | ${fmt(r.mse)} | ${fmt(r.psnr)} | ${fmt(r.ssim)} | ${r.images} |`));
 
 const md = `# The shipped models
 
@@ -96,7 +98,7 @@ ${series.fid.length ? '![FID by kimg](curve-fid.svg)\n\n![SWD by kimg](curve-swd
 | run | kimg | metric | value |
 |---|---|---|---|
 ${curveRows.join('\n')}
-${encRows.length ? `\n## Encoder curves\n\nTest-split reconstruction of the snapshots of a longer encoder run on the same decoder (\`lia train-encoder --kimg 200 --snapshot-kimg 20\`, then \`lia eval-reconstruction --metrics ''\` on each snapshot; the learning-rate schedule is the 200-kimg one, so a point is not the end of a shorter run).\n\n| encoder run | kimg | MSE | PSNR | SSIM | images |\n|---|---|---|---|---|---|\n${encRows.join('\n')}\n` : ''}
+${encRows.length ? `\n## Encoder curves\n\nTest-split reconstruction of the snapshots of longer encoder runs on the shipped decoder (\`lia train-encoder --snapshot-kimg 20\` with the recipe named, then \`scripts/encoder-curve.sh <run> <file>\`: \`lia eval-reconstruction --metrics ''\` on each snapshot). \"k of n\": a snapshot at k kimg of a run planned for n, whose learning-rate schedule (×decay every quarter of n) it followed, so a point is not the end of a shorter run.\n\n| model | encoder run | kimg | MSE | PSNR | SSIM | images |\n|---|---|---|---|---|---|---|\n${encRows.join('\n')}\n` : ''}
 ${grids.length ? `\n## Sample and reconstruction grids\n\nMade by \`scripts/model-grids.sh\`.\n\n${grids.join('\n')}` : ''}`;
 writeFileSync(join(out, 'README.md'), md);
 console.log(`wrote ${out}/README.md (${models.length} models, ${curves.length} curves)`);
