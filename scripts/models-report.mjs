@@ -41,7 +41,10 @@ const curveRows = [];
 for (const f of curves) {
   // The final decoder's metrics (the same evaluation) end the curve.
   const last = f.replace(/-curve\.jsonl$/, '-decoder-metrics.jsonl');
-  const recs = [...lines(join(out, f)), ...(existsSync(join(out, last)) ? lines(join(out, last)) : [])];
+  // (skipped where the curve already scored the final snapshot: the same metric at the same kimg).
+  const curveRecs = lines(join(out, f));
+  const finalRecs = existsSync(join(out, last)) ? lines(join(out, last)) : [];
+  const recs = [...curveRecs, ...finalRecs.filter((r) => !curveRecs.some((c) => c.metric === r.metric && c.kimg === r.kimg))];
   const name = f.replace(/-curve\.jsonl$/, '');
   for (const key of ['fid', 'swd']) {
     // One network per curve: the FID points through the network of the run's first FID record.
