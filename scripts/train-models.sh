@@ -10,7 +10,9 @@
 # (encoder length, default 200), THREADS (per process, default 1: run lia and baseline side by side
 # on a 2-core machine), STOP_AT (a `date +%s` time; each stage writes a snapshot and stops by then),
 # EVAL_IMAGES (images for FID/SWD, default 10000), MODELS (where the packed folders go, default models),
-# CURVE_KIMG (the metric curve evaluates a snapshot every CURVE_KIMG kimg, default 80).
+# CURVE_KIMG (the metric curve evaluates a snapshot every CURVE_KIMG kimg, default 80), ENC_ARGS
+# (extra lia train-encoder options, e.g. "--width-base 1024 --width-max 256 --lr-decay 0.5" for the
+# wider encoder; recorded in the manifest's command).
 # Stages: the dataset's feature networks when not committed (emoji: results/features/emoji-*) →
 # per model: decoder (lia train-decoder, the quick architecture, longer) → export-decoder → FID/SWD
 # of the final decoder and the metric curve → encoder (lia train-encoder) → export-encoder →
@@ -114,7 +116,8 @@ model() {
   [ -f "$RUNS/$PREFIX-$name-decoder-metrics.jsonl" ] || lia eval --ckpt "$decoder" --feature-net "$EVAL_NET" --metrics fid,swd --num-images "$EVAL_IMAGES" --threads "$THREADS" --json --no-append > "$RUNS/$PREFIX-$name-decoder-metrics.jsonl"
   curve "$run" "$RUNS/$PREFIX-$name-curve.jsonl"
 
-  stage "$enc_root" "$ENC_KIMG" train-encoder --decoder "$decoder" --preset quick --perceptual-net "$PERC_NET" || return 0
+  # shellcheck disable=SC2086 # ENC_ARGS is a list of options
+  stage "$enc_root" "$ENC_KIMG" train-encoder --decoder "$decoder" --preset quick --perceptual-net "$PERC_NET" ${ENC_ARGS:-} || return 0
   run=$(newest_run "$enc_root")
   local encoder=$RUNS/$PREFIX-$name-encoder.safetensors
   [ -f "$encoder" ] || lia export-encoder --ckpt "$(newest_snapshot "$run")" --out "$encoder"
@@ -125,7 +128,7 @@ model() {
   lia pack-model --ckpt "$encoder" --out "$MODELS/$PREFIX-$name" --title "$title" --threads "$THREADS" \
     --metrics "$RUNS/$PREFIX-$name-reconstruction.json" --sample-metrics "$RUNS/$PREFIX-$name-decoder-metrics.jsonl" \
     --decoder "$(newest_snapshot "$(newest_run "$dec_root")")" --trained-on "$(node -e 'console.log(`${require("os").cpus()[0].model.trim()}, ${require("os").cpus().length} cores`)'), torch backend, $THREADS thread(s) per model" \
-    --command "DEC_KIMG=$DEC_KIMG ENC_KIMG=$ENC_KIMG scripts/train-models.sh $data $name"
+    --command "${ENC_ARGS:+ENC_ARGS='$ENC_ARGS' }DEC_KIMG=$DEC_KIMG ENC_KIMG=$ENC_KIMG scripts/train-models.sh $data $name"
 }
 
 features
