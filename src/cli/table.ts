@@ -7,10 +7,13 @@ export function formatTable(header: string[], rows: (string | number)[][]): stri
   return [line(cells[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
 }
 
+// Integers as they are; otherwise three significant digits (0.0135, not 0.01), with no more than
+// one decimal from 10 and none from 100.
 export function formatNumber(x: number): string {
   if (!Number.isFinite(x)) return String(x);
+  if (Number.isInteger(x)) return String(x);
   const a = Math.abs(x);
   if (a >= 100) return x.toFixed(0);
   if (a >= 10) return x.toFixed(1);
-  return x.toFixed(2);
+  return x.toPrecision(3);
 }
