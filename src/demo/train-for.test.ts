@@ -39,7 +39,9 @@ test('trainFor extends a stage planned from a slow probe, and stops by the deadl
   const result = await trainFor('fake', t, dir, seconds, () => '', true, 0.2);
   const took = (Date.now() - t0) / 1000;
   const plannedFromProbe = (32 / 0.06) * (seconds - 0.3 - 0.12) / 1000; // kimg the probe alone would plan
-  assert.ok(t.kimg > 3 * plannedFromProbe, `trained ${t.kimg.toFixed(2)} kimg, the probe planned about ${plannedFromProbe.toFixed(2)}`);
+  // 1.5×, not more: on a loaded machine the 5-ms timers run late (2.4 kimg seen under two training
+  // runs); with the extension disabled it trains about 1.5 kimg and ends after about 0.5 s.
+  assert.ok(t.kimg > 1.5 * plannedFromProbe, `trained ${t.kimg.toFixed(2)} kimg, the probe planned about ${plannedFromProbe.toFixed(2)}`);
   assert.ok(took <= seconds + 0.5, `took ${took.toFixed(2)} s for a ${seconds}-s budget`);
   assert.ok(took >= seconds * 0.6, `ended after ${took.toFixed(2)} s of a ${seconds}-s budget: not extended`);
   assert.ok(['done', 'stopped'].includes(result.reason));
