@@ -21,16 +21,14 @@ for snap in "${snaps[@]}"; do
   grep -qF "\"snapshot\":\"$snap\"" "$out" && continue
   node dist/cli.js eval-reconstruction --ckpt "$snap" --metrics '' --split test --limit "$images" \
       --threads "${THREADS:-1}" --no-append --json |
-    node -e '
+    node --input-type=module -e '
+      import { readSnapshot } from "./dist/train/snapshot.js";
       let d = "";
-      process.stdin.on("data", (c) => (d += c)).on("end", () => {
+      process.stdin.on("data", (c) => (d += c)).on("end", async () => {
         const r = JSON.parse(d);
-        const kimg = Number(process.argv[1].match(/snapshot-(\d+)/)[1]) / 1000;
-        // The run length planned when the snapshot was written (its learning-rate schedule).
-        const b = require("node:fs").readFileSync(process.argv[1]);
-        const n = Number(b.readBigUInt64LE(0));
-        const of = JSON.parse(JSON.parse(b.subarray(8, 8 + n).toString()).__metadata__.config).train.kimg;
-        const line = { kimg, of, mse: r.mse, psnr: r.psnr, ssim: r.ssim, images: r.images, split: r.split, snapshot: process.argv[1] };
+        // Images seen, and the run length planned when the snapshot was written (its learning-rate schedule).
+        const { config, state } = await readSnapshot(process.argv[1]);
+        const line = { kimg: state.imagesSeen / 1000, of: config.train.kimg, mse: r.mse, psnr: r.psnr, ssim: r.ssim, images: r.images, split: r.split, snapshot: process.argv[1] };
         if (process.argv[2]) line.run = process.argv[2];
         console.log(JSON.stringify(line));
       });' "$snap" "${LABEL:-}" >> "$out"

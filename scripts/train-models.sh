@@ -58,12 +58,9 @@ train_until() {
 # Whether a run's newest snapshot has seen $2 kimg (default: its own planned length).
 finished() {
   local snap; snap=$(newest_snapshot "$1")
-  [ -n "$snap" ] && node -e '
-    const { readFileSync } = require("node:fs");
-    const b = readFileSync(process.argv[1]);
-    const n = Number(b.readBigUInt64LE(0));
-    const meta = JSON.parse(b.subarray(8, 8 + n).toString()).__metadata__;
-    const cfg = JSON.parse(meta.config), st = JSON.parse(meta.state);
+  [ -n "$snap" ] && node --input-type=module -e '
+    import { readSnapshot } from "./dist/train/snapshot.js";
+    const { config: cfg, state: st } = await readSnapshot(process.argv[1]);
     const kimg = process.argv[2] ? Number(process.argv[2]) : cfg.train.kimg;
     process.exit(st.imagesSeen >= kimg * 1000 - 1e-6 ? 0 : 1);' "$snap" "${2:-}"
 }
