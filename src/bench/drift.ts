@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initEngine, type BackendName } from '../engine/backend.js';
+import { withHostRandom } from '../engine/random.js';
 import { maxRelativeError } from '../engine/reference.js';
 import { loadDataset } from '../data/index.js';
 import { resolveDecoderConfig, type DecoderTrainConfig } from '../train/decoder-config.js';
@@ -42,7 +43,11 @@ async function trainFrom(snapshot: string, steps: number, cfg: Partial<DecoderTr
   const t = await DecoderTrainer.resume(snapshot, ds);
   const losses: StepLosses[] = [];
   const start = performance.now();
-  for (let i = 0; i < steps; i++) losses.push(await t.trainStep());
+  // Latents and noise from the host generator on every backend (torch would draw its own): the
+  // backends then train on the same numbers, and the drift is the arithmetic's alone.
+  await withHostRandom(async () => {
+    for (let i = 0; i < steps; i++) losses.push(await t.trainStep());
+  });
   const ms = (performance.now() - start) / steps;
   const params = new Map<string, Float32Array>();
   for (const [k, v] of t.G.namedState()) params.set(k, (await v.data()) as Float32Array);

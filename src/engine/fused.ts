@@ -11,6 +11,20 @@ export const FUSED_LEAKY_RELU_GRAD = 'LiaFusedLeakyReluGrad';
 export const ADAM_STEP = 'LiaAdamStep';
 /** One EMA step: (ema, p) → p + β (ema − p); train/ema.ts. */
 export const EMA_STEP = 'LiaEmaStep';
+/**
+ * ADAM_STEP over every parameter in one call (PyTorch's multi-tensor "foreach" optimisers):
+ * inputs named 0, 1, 2, … holding p0, g0, m0, v0, p1, …; results p0', m0', v0', p1', ….
+ */
+export const ADAM_STEP_MULTI = 'LiaAdamStepMulti';
+/** EMA_STEP over every parameter in one call: inputs ema0, p0, ema1, p1, …; results ema0', ema1', …. */
+export const EMA_STEP_MULTI = 'LiaEmaStepMulti';
+
+/** Runs a multi-tensor kernel on `inputs` in order (named by position, which keeps the order). */
+export function runMultiKernel(name: string, inputs: tf.Tensor[], attrs: Record<string, number>): tf.Tensor[] {
+  const named: Record<string, tf.Tensor> = {};
+  inputs.forEach((t, i) => (named[String(i)] = t));
+  return tf.engine().runKernel(name, named, attrs as unknown as tf.NamedAttrMap) as unknown as tf.Tensor[];
+}
 
 /** Whether the active backend implements one of the fused kernels above. */
 export function hasFusedKernel(name: string): boolean {

@@ -7,7 +7,7 @@
 //   y = conv(x ⊙ s, W·c) ⊙ d,   d_o = 1/√(Σ_{k,i} (W_{k,i,o}·c)² s_i² + 1e-8)
 // which equals conv(x, W'·) with W'_{k,i,o} = W_{k,i,o}·c·s_i·d_o exactly.
 import * as tf from '@tensorflow/tfjs';
-import { tfSeed } from '../util/rng.js';
+import { randomNormal } from '../engine/random.js';
 import { Module, randn } from './module.js';
 import { EqualDense } from './dense.js';
 import { activate, upsample2x } from './ops.js';
@@ -69,7 +69,7 @@ export class NoiseInjection extends Module {
     if (mode === 'none') return x;
     return tf.tidy(() => {
       const [n, h, w] = x.shape;
-      const noise = mode === 'const' ? this.fixed : tf.randomNormal([n, h, w, 1], 0, 1, 'float32', tfSeed(seed));
+      const noise = mode === 'const' ? this.fixed : randomNormal([n, h, w, 1], seed);
       return tf.add(x, tf.mul(noise, this.strength)) as tf.Tensor4D;
     });
   }

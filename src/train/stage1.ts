@@ -18,7 +18,8 @@ import { checkFinite } from './run-loop.js';
 import { gridLatents, writeSampleGrid } from './sampling.js';
 import { BatchIterator, type BatchIteratorState } from '../data/batches.js';
 import type { Dataset } from '../data/dataset.js';
-import { Rng, type RngState, tfSeed } from '../util/rng.js';
+import { Rng, type RngState } from '../util/rng.js';
+import { randomNormal } from '../engine/random.js';
 
 
 export interface StepLosses {
@@ -99,13 +100,16 @@ export class DecoderTrainer {
     return { train: this.cfg, generator: this.G.config, discriminator: { mbstdGroup: this.cfg.mbstdGroup } };
   }
 
-  /** Latents for one batch: z, and with probability mixingProb a second z and a crossover layer. */
+  /**
+   * Latents for one batch: z, and with probability mixingProb a second z and a crossover layer.
+   * Drawn on the backend where it can (engine/random.ts), seeded from the run's Rng.
+   */
   private sampleLatents(): { z: tf.Tensor2D; mix?: { z: tf.Tensor2D; crossover: number }; noiseSeed: number } {
     const { batch, latentSize, mixingProb } = this.cfg;
-    const z = tf.randomNormal([batch, latentSize], 0, 1, 'float32', tfSeed(this.rng.nextUint32())) as tf.Tensor2D;
+    const z = randomNormal([batch, latentSize], this.rng.nextUint32()) as tf.Tensor2D;
     const mixing = this.rng.next() < mixingProb;
     const mix = mixing
-      ? { z: tf.randomNormal([batch, latentSize], 0, 1, 'float32', tfSeed(this.rng.nextUint32())) as tf.Tensor2D, crossover: 1 + this.rng.int(this.G.numWs - 1) }
+      ? { z: randomNormal([batch, latentSize], this.rng.nextUint32()) as tf.Tensor2D, crossover: 1 + this.rng.int(this.G.numWs - 1) }
       : undefined;
     return { z, mix, noiseSeed: this.rng.nextUint32() };
   }

@@ -23,6 +23,9 @@ export interface TorchAddon {
   /** 'cpu', 'cuda' or 'cuda:N' (CUDA only when built against a CUDA libtorch); only before tensors exist. */
   setDevice(name: string): string;
   getThreads(): number;
+  /** Whether cuDNN convolutions / cuBLAS matrix products may use TF32 (CUDA); returns the flags in force. */
+  setTF32(convs: boolean, matmuls: boolean): { convs: boolean; matmuls: boolean };
+  getTF32(): { convs: boolean; matmuls: boolean };
   torchVersion: string;
   cuda: boolean;
 }
