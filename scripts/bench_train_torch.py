@@ -25,7 +25,8 @@ Input (stdin, one JSON object), e.g.
    "mapping":"invertible","phiBlocks":4,"mlpLayers":8,"r1Interval":16,"mixingProb":0.9,
    "steps":20,"warmup":2,"threads":2,"device":"cpu"}
 Optional keys (stage-1 defaults of src/train/decoder-config.ts): coupling ("additive"), mappingLrMul
-(0.01), lr (0.0025), r1Gamma (10), emaKimg (10), yAvgBeta (0.995), mbstdGroup (4), seed (0).
+(0.01), lr (0.0025), r1Gamma (10), emaKimg (10), yAvgBeta (0.995), mbstdGroup (4), seed (0); tf32
+("on"/"off" on CUDA: TF32 in cuDNN convolutions and cuBLAS matrix products; null: PyTorch's defaults).
 Output (stdout, one JSON line): img_per_sec, ms_per_step (mean over the timed steps, R1 amortised),
 ms_d, ms_g (medians of the per-phase wall times), ms_r1 (median over the timed R1 steps, null when
 none of the timed steps was an R1 step), r1_steps, steps, g_params, d_params, torch_version, device,
@@ -387,7 +388,7 @@ DEFAULTS = {
     "resolution": 32, "channels": 1, "batch": 32, "latentSize": 128, "widthBase": 1024, "widthMax": 128,
     "mapping": "invertible", "phiBlocks": 4, "coupling": "additive", "mlpLayers": 8, "mappingLrMul": 0.01,
     "lr": 0.0025, "r1Gamma": 10.0, "r1Interval": 16, "mixingProb": 0.9, "emaKimg": 10.0, "yAvgBeta": 0.995,
-    "mbstdGroup": 4, "seed": 0, "steps": 10, "warmup": 2, "threads": 1, "device": "cpu",
+    "mbstdGroup": 4, "seed": 0, "steps": 10, "warmup": 2, "threads": 1, "device": "cpu", "tf32": None,
 }
 
 
@@ -499,6 +500,13 @@ def main():
     if want not in ("cpu", "cuda"):
         raise ValueError(f"device must be 'cpu' or 'cuda', got {want!r}")
     device = torch.device(want)
+    # TF32 on CUDA: "on" in cuDNN convolutions and cuBLAS matrix products, "off" in neither, unset:
+    # PyTorch's defaults (convolutions on, matrix products off).
+    if cfg["tf32"] not in (None, "on", "off"):
+        raise ValueError(f"tf32 must be 'on', 'off' or null, got {cfg['tf32']!r}")
+    if cfg["tf32"] is not None:
+        torch.backends.cudnn.allow_tf32 = cfg["tf32"] == "on"
+        torch.backends.cuda.matmul.allow_tf32 = cfg["tf32"] == "on"
 
     tr = Trainer(cfg, device)
     for _ in range(int(cfg["warmup"])):
@@ -519,7 +527,8 @@ def main():
 
     ms = lambda xs: round(statistics.median(xs) * 1000, 3) if xs else None
     if device.type == "cuda":
-        dev_name = f"cuda ({torch.cuda.get_device_name(device)})"
+        dev_name = (f"cuda ({torch.cuda.get_device_name(device)}), TF32 convs {'on' if torch.backends.cudnn.allow_tf32 else 'off'}"
+                    f" / matmuls {'on' if torch.backends.cuda.matmul.allow_tf32 else 'off'}")
     else:
         dev_name = "cpu"
     out = {

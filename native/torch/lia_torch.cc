@@ -12,6 +12,7 @@
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
+#include <ATen/detail/CUDAHooksInterface.h>
 #include <c10/core/GradMode.h>
 #include <torch/version.h>
 
@@ -1107,6 +1108,14 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   });
 }
 
+// sync(): waits until the device has run every queued kernel (CUDA; nothing to wait for on the CPU).
+Napi::Value Sync(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    if (g_device.is_cuda()) at::detail::getCUDAHooks().deviceSynchronize(g_device.has_index() ? g_device.index() : 0);
+    return info.Env().Undefined();
+  });
+}
+
 Napi::Value TF32Flags(Napi::Env env) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("convs", Napi::Boolean::New(env, at::globalContext().allowTF32CuDNN()));
@@ -1158,6 +1167,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("getThreads", Napi::Function::New(env, GetThreads));
   exports.Set("setTF32", Napi::Function::New(env, SetTF32));
   exports.Set("getTF32", Napi::Function::New(env, GetTF32));
+  exports.Set("sync", Napi::Function::New(env, Sync));
   exports.Set("torchVersion", Napi::String::New(env, TORCH_VERSION));
   exports.Set("cuda", Napi::Boolean::New(env, at::hasCUDA()));
   exports.Set("setDevice", Napi::Function::New(env, SetDevice));

@@ -65,7 +65,10 @@ export function registerBench(program: Command): void {
     });
     let torch: string | null = null;
     if (opts.vsTorch) {
-      torch = addTorchReference(rows, Math.max(1, info.threads), opts.repeats, opts.warmup, info.backend === 'webgpu');
+      // The reference runs where lia ran: CUDA for webgpu (TF32 off unless --tf32 says, as WebGPU has
+      // none) and for torch --device cuda (TF32 as lia's: --tf32, else PyTorch's defaults).
+      const cuda = info.backend === 'webgpu' || opts.device === 'cuda';
+      torch = addTorchReference(rows, Math.max(1, info.threads), opts.repeats, opts.warmup, cuda, opts.tf32 ?? (info.backend === 'webgpu' ? 'off' : undefined));
       if (!torch) log('PyTorch not found (tried $LIA_PYTHON, python3, /usr/bin/python3; Debian: apt-get install python3-torch): continuing without the comparison\n');
     }
     if (opts.json) {
@@ -106,6 +109,7 @@ interface TrainOpts extends EngineOptions {
   vsTorch?: boolean;
   profile?: boolean;
   rounds: number;
+  countSteps: number;
 }
 
 function registerBenchTrain(bench: Command): void {
@@ -123,6 +127,7 @@ function registerBenchTrain(bench: Command): void {
       .option('--json', 'one JSON object')
       .option('--vs-torch', 'run the same architecture and batch through PyTorch on this machine (scripts/bench_train_torch.py)')
       .option('--profile', 'also list the kernels that cost most in one step')
+      .addOption(new Option('--count-steps <n>', 'after timing, count kernel calls per step over this many whole steps (tf.profile; 0: no count)').argParser((v) => (v === '0' ? 0 : parsePositiveInt(v))).default(16))
       .addOption(new Option('--rounds <n>', 'with --vs-torch: alternate lia and PyTorch n times and report medians (a noisy machine moves both)').argParser(parsePositiveInt).default(1)),
   ).action(async (opts: TrainOpts) => {
     const info = await initEngineFrom(opts);
@@ -134,6 +139,8 @@ function registerBenchTrain(bench: Command): void {
       steps: opts.steps,
       warmup: opts.warmup,
       config: { ...model, mapping: opts.mapping },
+      countSteps: opts.countSteps,
+      tf32: opts.tf32,
     };
     const cfg = benchConfig(bo);
     const log = (s: string) => (opts.json ? undefined : process.stderr.write(s));
@@ -142,7 +149,7 @@ function registerBenchTrain(bench: Command): void {
     const torchRuns: NonNullable<ReturnType<typeof benchTrainTorch>>[] = [];
     for (let round = 0; round < (opts.vsTorch ? opts.rounds : 1); round++) {
       if (opts.rounds > 1) log(`round ${round + 1}/${opts.rounds}\n`);
-      oursRuns.push(await benchTrain(bo, (i, ms) => log(`  step ${i + 1}/${bo.warmup + bo.steps}: ${ms.toFixed(0)} ms\n`)));
+      oursRuns.push(await benchTrain({ ...bo, countSteps: round === 0 ? bo.countSteps : 0 }, (i, ms) => log(`  step ${i + 1}/${bo.warmup + bo.steps}: ${ms.toFixed(0)} ms\n`)));
       if (opts.vsTorch) {
         log('running the PyTorch reference …\n');
         const t = benchTrainTorch(bo, Math.max(1, info.threads), info.backend === 'webgpu' || opts.device === 'cuda' ? 'cuda' : 'cpu');
@@ -154,7 +161,7 @@ function registerBenchTrain(bench: Command): void {
         log(`  lia ${oursRuns.at(-1)!.img_per_sec.toFixed(1)} img/s, PyTorch ${t.img_per_sec.toFixed(1)} img/s\n`);
       }
     }
-    const ours = medianRun(oursRuns);
+    const ours = { ...medianRun(oursRuns), ...pickCounts(oursRuns[0]) };
     const torch = torchRuns.length ? medianRun(torchRuns) : null;
     const ratios = torchRuns.map((t, i) => oursRuns[i].img_per_sec / t.img_per_sec);
     let top: { kernel: string; ms: number; calls: number }[] = [];
@@ -191,6 +198,8 @@ function registerBenchTrain(bench: Command): void {
         `lia / PyTorch img/s: ${median(ratios).toFixed(2)}× (goal ${goal})` +
           (ratios.length > 1 ? `: the median of the per-round ratios ${ratios.map((r) => r.toFixed(2)).join(', ')} (${ratios.length} alternating rounds; the table shows median runs)` : ''),
       );
+    if (ours.kernel_calls_per_step !== undefined)
+      console.log(`kernel calls per step: ${ours.kernel_calls_per_step.toFixed(0)}${ours.native_calls_per_step !== undefined ? ` (native calls ${ours.native_calls_per_step.toFixed(0)})` : ''}, over ${ours.count_steps} steps; most: ${Object.entries(ours.kernel_calls_by_name ?? {}).slice(0, 8).map(([k, n]) => `${k} ${n.toFixed(0)}`).join(', ')}`);
     if (top.length) console.log('\nkernels by time in one step:\n' + formatTable(['kernel', 'ms', 'calls'], top.map((t) => [t.kernel, t.ms, t.calls])));
   });
 }
@@ -265,6 +274,12 @@ function registerBenchDrift(bench: Command): void {
       );
       console.log('drift = max over the losses of |backend − cpu| / max(|cpu|, 1e-3) at that step; weights: ‖Δw‖ / ‖w‖ over all of G; worst variable: max|Δw| / max|w|');
     });
+}
+
+/** The kernel counts of a run (the first round counts them). */
+function pickCounts(r: Awaited<ReturnType<typeof benchTrain>>) {
+  const { kernel_calls_per_step, native_calls_per_step, kernel_calls_by_name, count_steps } = r;
+  return { kernel_calls_per_step, native_calls_per_step, kernel_calls_by_name, count_steps };
 }
 
 /** The run with the median img/s. */

@@ -26,6 +26,8 @@ export interface TorchAddon {
   /** Whether cuDNN convolutions / cuBLAS matrix products may use TF32 (CUDA); returns the flags in force. */
   setTF32(convs: boolean, matmuls: boolean): { convs: boolean; matmuls: boolean };
   getTF32(): { convs: boolean; matmuls: boolean };
+  /** Waits for every queued kernel of the device (CUDA); returns at once on the CPU. */
+  sync(): void;
   torchVersion: string;
   cuda: boolean;
 }
