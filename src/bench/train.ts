@@ -20,6 +20,11 @@ export interface TrainBenchOptions {
   config: Partial<DecoderTrainConfig>;
   /** Steps over which kernel calls are counted after the timed steps (0: not counted). */
   countSteps?: number;
+  /**
+   * Time each phase (D, R1, G) by reading its loss, on both sides (default); false: no read inside
+   * the steps, the throughput of a training run (phase times null).
+   */
+  phases?: boolean;
   /** torch on CUDA: TF32 for the PyTorch reference as for lia ('on', 'off'; unset: PyTorch's defaults). */
   tf32?: 'on' | 'off';
 }
@@ -27,8 +32,9 @@ export interface TrainBenchOptions {
 export interface TrainBenchResult {
   img_per_sec: number;
   ms_per_step: number;
-  ms_g: number;
-  ms_d: number;
+  /** Medians of the phases' wall times (null without phase timing). */
+  ms_g: number | null;
+  ms_d: number | null;
   ms_r1: number | null;
   g_params: number;
   d_params: number;
@@ -58,13 +64,28 @@ export function benchConfig(opts: TrainBenchOptions): DecoderTrainConfig {
 export async function benchTrain(opts: TrainBenchOptions, onStep?: (i: number, ms: number) => void): Promise<TrainBenchResult> {
   const cfg = benchConfig(opts);
   const trainer = new DecoderTrainer(cfg, randomDataset(opts.resolution, opts.channels));
-  trainer.profilePhases = true;
+  const phases = opts.phases ?? true;
+  trainer.profilePhases = phases;
+  trainer.deferLossReads = !phases;
   const total: number[] = [];
   const g: number[] = [];
   const d: number[] = [];
   const r1: number[] = [];
   try {
-    for (let i = 0; i < opts.warmup + opts.steps; i++) {
+    if (!phases) {
+      // As a training run: no read inside the steps; the clock stops when the last step's losses
+      // are read (every queued kernel has run).
+      for (let i = 0; i < opts.warmup; i++) await trainer.trainStep();
+      await trainer.readLosses();
+      const t0 = performance.now();
+      for (let i = 0; i < opts.steps; i++) {
+        await trainer.trainStep();
+        onStep?.(opts.warmup + i, performance.now() - t0);
+      }
+      await trainer.readLosses();
+      total.push((performance.now() - t0) / opts.steps);
+    }
+    for (let i = 0; phases && i < opts.warmup + opts.steps; i++) {
       const t0 = performance.now();
       await trainer.trainStep();
       const ms = performance.now() - t0;
@@ -83,8 +104,8 @@ export async function benchTrain(opts: TrainBenchOptions, onStep?: (i: number, m
       ...counts,
       img_per_sec: (opts.batch * 1000) / msPerStep,
       ms_per_step: msPerStep,
-      ms_g: median(g),
-      ms_d: median(d),
+      ms_g: g.length ? median(g) : null,
+      ms_d: d.length ? median(d) : null,
       ms_r1: r1.length ? median(r1) : null,
       g_params: trainer.G.numParams(),
       d_params: trainer.D.numParams(),
@@ -141,6 +162,7 @@ export function benchTrainTorch(opts: TrainBenchOptions, threads: number, device
     threads,
     device,
     tf32: opts.tf32 ?? null,
+    phases: opts.phases ?? true,
   };
   const out = runTorchScript(py, script, JSON.stringify(input)).trim().split('\n').pop()!;
   return JSON.parse(out);

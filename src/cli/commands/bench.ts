@@ -110,6 +110,7 @@ interface TrainOpts extends EngineOptions {
   profile?: boolean;
   rounds: number;
   countSteps: number;
+  phases: boolean;
 }
 
 function registerBenchTrain(bench: Command): void {
@@ -127,6 +128,7 @@ function registerBenchTrain(bench: Command): void {
       .option('--json', 'one JSON object')
       .option('--vs-torch', 'run the same architecture and batch through PyTorch on this machine (scripts/bench_train_torch.py)')
       .option('--profile', 'also list the kernels that cost most in one step')
+      .option('--no-phases', 'no read inside the steps (the throughput of a training run; on a GPU the host then runs ahead): no D/R1/G times, on both sides')
       .addOption(new Option('--count-steps <n>', 'after timing, count kernel calls per step over this many whole steps (tf.profile; 0: no count)').argParser((v) => (v === '0' ? 0 : parsePositiveInt(v))).default(16))
       .addOption(new Option('--rounds <n>', 'with --vs-torch: alternate lia and PyTorch n times and report medians (a noisy machine moves both)').argParser(parsePositiveInt).default(1)),
   ).action(async (opts: TrainOpts) => {
@@ -141,6 +143,7 @@ function registerBenchTrain(bench: Command): void {
       config: { ...model, mapping: opts.mapping },
       countSteps: opts.countSteps,
       tf32: opts.tf32,
+      phases: opts.phases,
     };
     const cfg = benchConfig(bo);
     const log = (s: string) => (opts.json ? undefined : process.stderr.write(s));
@@ -189,8 +192,8 @@ function registerBenchTrain(bench: Command): void {
       );
       return;
     }
-    const rows: (string | number)[][] = [['lia (' + info.backend + ')', ours.img_per_sec, ours.ms_per_step, ours.ms_d, ours.ms_r1 ?? '', ours.ms_g, ours.peak_rss_mb, `${(ours.g_params / 1e6).toFixed(3)} / ${(ours.d_params / 1e6).toFixed(3)}`]];
-    if (torch) rows.push([`PyTorch ${torch.torch_version} (${torch.device})`, torch.img_per_sec, torch.ms_per_step, torch.ms_d, torch.ms_r1 ?? '', torch.ms_g, torch.peak_rss_mb, `${(torch.g_params / 1e6).toFixed(3)} / ${(torch.d_params / 1e6).toFixed(3)}`]);
+    const rows: (string | number)[][] = [['lia (' + info.backend + ')', ours.img_per_sec, ours.ms_per_step, ours.ms_d ?? '', ours.ms_r1 ?? '', ours.ms_g ?? '', ours.peak_rss_mb, `${(ours.g_params / 1e6).toFixed(3)} / ${(ours.d_params / 1e6).toFixed(3)}`]];
+    if (torch) rows.push([`PyTorch ${torch.torch_version} (${torch.device})`, torch.img_per_sec, torch.ms_per_step, torch.ms_d ?? '', torch.ms_r1 ?? '', torch.ms_g ?? '', torch.peak_rss_mb, `${(torch.g_params / 1e6).toFixed(3)} / ${(torch.d_params / 1e6).toFixed(3)}`]);
     console.log(formatTable(['', 'img/s', 'ms/step', 'D step', 'R1 step', 'G step', 'peak RSS MB', 'G / D params (M)'], rows));
     const goal = info.backend === 'torch' ? '≥ 0.8× on torch' : info.backend === 'wasm' ? '≥ 0.3× on wasm' : 'none set';
     if (torch)
