@@ -14,6 +14,7 @@
 #include <ATen/Parallel.h>
 #include <ATen/detail/CUDAHooksInterface.h>
 #include <c10/core/GradMode.h>
+#include <torch/csrc/autograd/autograd.h>
 #include <torch/version.h>
 
 #include <cmath>
@@ -381,6 +382,51 @@ Tensor fusedEpilogue(Tensor y, const std::vector<Tensor>& in, Attrs& a, bool cha
   return activate(y, act, alpha, prelu.defined() ? &prelu : nullptr);
 }
 
+// StyleGAN2's styled convolution in one op (src/nn/modulated-conv.ts, the same float32 operations in
+// the same order as its composed tfjs ops): inputs x [N,H,W,Cin] (NHWC), s [N,Cin] (the styles),
+// weight [k,k,Cin,Cout] (tfjs layout), bias [Cout], noise (broadcast to the output), strength [];
+// attrs wScale, upsample, demodulate, hasNoise, activation (0 linear, 1 leaky ReLU), alpha, gain.
+//   h = up?(x ⊙ s); w = weight·wScale; y = conv(h, w, 'same') ⊙ d (d = rsqrt(s² · Σ_k w² + 1e-8));
+//   y = act(y + noise·strength + bias)·gain.
+struct StyledConvAttrs {
+  double wScale;
+  bool upsample, demodulate, noise;
+  int64_t act;
+  double alpha, gain;
+};
+
+StyledConvAttrs readStyledConv(Attrs& a) {
+  StyledConvAttrs c;
+  c.wScale = a.d();
+  c.upsample = a.b();
+  c.demodulate = a.b();
+  c.noise = a.b();
+  c.act = a.n();
+  c.alpha = a.d();
+  c.gain = a.d();
+  return c;
+}
+
+Tensor styledConvForward(const std::vector<Tensor>& in, const StyledConvAttrs& c) {
+  const Tensor &x = in[0], &s = in[1], &weight = in[2], &bias = in[3];
+  int64_t n = x.size(0), cin = x.size(3), k = weight.size(0), cout = weight.size(3);
+  Tensor h = x * s.reshape({n, 1, 1, cin});
+  if (c.upsample) h = fromNCHW(at::upsample_nearest2d(toNCHW(h, true), {2 * h.size(1), 2 * h.size(2)}), true);
+  Tensor w = weight * c.wScale;
+  int64_t p = (k - 1) / 2;
+  Conv conv{1, 1, 1, 1, p, k - 1 - p, p, k - 1 - p, true};
+  Tensor y = convForward(h, convWeight(w), conv, 1);
+  if (c.demodulate) {
+    Tensor wsq = at::sum(w * w, Ints{0, 1});
+    Tensor d = at::rsqrt(at::mm(s * s, wsq) + 1e-8);
+    y = y * d.reshape({n, 1, 1, cout});
+  }
+  if (c.noise) y = y + in[4] * in[5];
+  y = y + bias;
+  if (c.act == 1) y = at::leaky_relu(y, c.alpha) * c.gain;
+  return y;
+}
+
 // ------------------------------------------------------------------------------------------------
 // The op table
 // ------------------------------------------------------------------------------------------------
@@ -487,6 +533,24 @@ void defineOps() {
     Outs out;
     out.reserve(in.size() / 2);
     for (size_t i = 0; i < in.size(); i += 2) out.push_back(emaOne(in[i], in[i + 1], beta));
+    return out;
+  });
+  // inputs x, s, weight, bias, noise, strength (noise and strength ignored without hasNoise)
+  def("StyledConv", [](const std::vector<Tensor>& in, Attrs& a) { return Outs{styledConvForward(in, readStyledConv(a))}; });
+  // inputs x, s, weight, bias, noise, strength, dy -> dx, ds, dweight, dbias, dstrength: libtorch's
+  // autograd through the same forward (first order only: the generator needs no second order).
+  def("StyledConvGrad", [](const std::vector<Tensor>& in, Attrs& a) {
+    StyledConvAttrs c = readStyledConv(a);
+    c10::AutoGradMode grad(true);
+    std::vector<Tensor> leaves;
+    for (size_t i = 0; i < 6; ++i) leaves.push_back(in[i].detach().requires_grad_(i != 4 && in[i].is_floating_point()));
+    Tensor y = styledConvForward(leaves, c);
+    std::vector<Tensor> wrt{leaves[0], leaves[1], leaves[2], leaves[3]};
+    if (c.noise) wrt.push_back(leaves[5]);
+    auto g = torch::autograd::grad({y}, wrt, {in[6]}, false, false, true);
+    Outs out;
+    for (size_t i = 0; i < 4; ++i) out.push_back(g[i].defined() ? g[i].detach() : at::zeros_like(in[i]));
+    out.push_back(c.noise && g[4].defined() ? g[4].detach() : at::zeros_like(in[5]));
     return out;
   });
   // Normal draws made where new tensors live (the CPU or the GPU), from libtorch's generator of that

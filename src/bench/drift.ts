@@ -17,6 +17,10 @@ export interface DriftOptions {
   backends: BackendName[];
   threads: number;
   config: Partial<DecoderTrainConfig>;
+  /** Where the torch backend computes (cuda: an addon built against a CUDA libtorch). */
+  device?: 'cpu' | 'cuda';
+  /** torch on CUDA: TF32 'on' or 'off' (unset: PyTorch's defaults, convolutions on). */
+  tf32?: 'on' | 'off';
 }
 
 export interface DriftRow {
@@ -69,7 +73,7 @@ export async function benchDrift(opts: DriftOptions, log: (s: string) => void = 
     const ref = await trainFrom(snap, opts.steps, cfg);
     const rows: DriftRow[] = [];
     for (const backend of opts.backends) {
-      await initEngine({ backend, threads: opts.threads });
+      await initEngine(backend === 'torch' ? { backend, threads: opts.threads, device: opts.device, tf32: opts.tf32 } : { backend, threads: opts.threads });
       log(`${backend}: ${opts.steps} steps …\n`);
       const run = await trainFrom(snap, opts.steps, cfg);
       const lossDrift = run.losses.map((l, i) => {

@@ -150,12 +150,18 @@ function registerBenchTrain(bench: Command): void {
     log(`bench train: ${opts.res}×${opts.res}×${opts.channels}, batch ${opts.batch}, ${opts.preset} model (latent ${cfg.latentSize}, widths min(${cfg.widthMax}, ${cfg.widthBase}/r)), ${opts.mapping} mapping, R1 every ${cfg.r1Interval}; backend ${info.backend}, ${info.threads} thread(s)\n`);
     const oursRuns: Awaited<ReturnType<typeof benchTrain>>[] = [];
     const torchRuns: NonNullable<ReturnType<typeof benchTrainTorch>>[] = [];
+    // Wall-clock windows (Unix seconds) of each side's runs, to match with a GPU monitor's samples.
+    const windows: { who: 'lia' | 'torch'; from: number; to: number }[] = [];
     for (let round = 0; round < (opts.vsTorch ? opts.rounds : 1); round++) {
       if (opts.rounds > 1) log(`round ${round + 1}/${opts.rounds}\n`);
+      const t0 = Date.now() / 1000;
       oursRuns.push(await benchTrain({ ...bo, countSteps: round === 0 ? bo.countSteps : 0 }, (i, ms) => log(`  step ${i + 1}/${bo.warmup + bo.steps}: ${ms.toFixed(0)} ms\n`)));
+      windows.push({ who: 'lia', from: t0, to: Date.now() / 1000 });
       if (opts.vsTorch) {
         log('running the PyTorch reference …\n');
+        const t1 = Date.now() / 1000;
         const t = benchTrainTorch(bo, Math.max(1, info.threads), info.backend === 'webgpu' || opts.device === 'cuda' ? 'cuda' : 'cpu');
+        windows.push({ who: 'torch', from: t1, to: Date.now() / 1000 });
         if (!t) {
           log('PyTorch not found (tried $LIA_PYTHON, python3, /usr/bin/python3): continuing without the comparison\n');
           break;
@@ -188,6 +194,8 @@ function registerBenchTrain(bench: Command): void {
           img_per_sec_per_round: oursRuns.map((r) => r.img_per_sec),
           torch_img_per_sec_per_round: torchRuns.map((r) => r.img_per_sec),
           top_kernels: top,
+          phases: opts.phases,
+          windows,
         }),
       );
       return;
@@ -213,6 +221,8 @@ interface DriftOpts {
   threads?: number;
   json?: boolean;
   out?: string;
+  device?: 'cpu' | 'cuda';
+  tf32?: 'on' | 'off';
 }
 
 function registerBenchStudio(bench: Command): void {
@@ -252,11 +262,13 @@ function registerBenchDrift(bench: Command): void {
     .addOption(new Option('--threads <n>', 'threads of the torch and wasm backends').argParser(parsePositiveInt))
     .option('--json', 'one JSON object')
     .option('--out <file>', 'also write the JSON result to this file')
+    .addOption(new Option('--device <name>', 'where the torch backend computes').choices(['cpu', 'cuda']))
+    .addOption(new Option('--tf32 <on|off>', 'torch on CUDA: TF32 in convolutions and matrix products (default as PyTorch: convolutions on)').choices(['on', 'off']))
     .action(async (opts: DriftOpts) => {
       const backends = opts.backends.split(',').map((b) => b.trim()) as BackendName[];
       for (const b of backends) if (!BACKENDS.includes(b)) throw new Error(`--backends: unknown backend '${b}'; expected some of ${BACKENDS.join(', ')}`);
       const log = (s: string) => (opts.json ? undefined : process.stderr.write(s));
-      const r = await benchDrift({ steps: opts.steps, backends, threads: opts.threads ?? 2, config: {} }, log);
+      const r = await benchDrift({ steps: opts.steps, backends, threads: opts.threads ?? 2, config: {}, device: opts.device, tf32: opts.tf32 }, log);
       const result = { date: new Date().toISOString(), ...r };
       if (opts.out) writeFileSync(opts.out, JSON.stringify(result, null, 1) + '\n');
       if (opts.json) return console.log(JSON.stringify(result));
