@@ -25,7 +25,10 @@ Input (stdin, one JSON object), e.g.
    "mapping":"invertible","phiBlocks":4,"mlpLayers":8,"r1Interval":16,"mixingProb":0.9,
    "steps":20,"warmup":2,"threads":2,"device":"cpu"}
 Optional keys (stage-1 defaults of src/train/decoder-config.ts): coupling ("additive"), mappingLrMul
-(0.01), lr (0.0025), r1Gamma (10), emaKimg (10), yAvgBeta (0.995), mbstdGroup (4), seed (0).
+(0.01), lr (0.0025), r1Gamma (10), emaKimg (10), yAvgBeta (0.995), mbstdGroup (4), seed (0); tf32
+("on"/"off" on CUDA: TF32 in cuDNN convolutions and cuBLAS matrix products; null: PyTorch's defaults);
+phases (true: synchronise after each phase to time it; false: no synchronisation inside a step, the
+phase times are null).
 Output (stdout, one JSON line): img_per_sec, ms_per_step (mean over the timed steps, R1 amortised),
 ms_d, ms_g (medians of the per-phase wall times), ms_r1 (median over the timed R1 steps, null when
 none of the timed steps was an R1 step), r1_steps, steps, g_params, d_params, torch_version, device,
@@ -387,7 +390,7 @@ DEFAULTS = {
     "resolution": 32, "channels": 1, "batch": 32, "latentSize": 128, "widthBase": 1024, "widthMax": 128,
     "mapping": "invertible", "phiBlocks": 4, "coupling": "additive", "mlpLayers": 8, "mappingLrMul": 0.01,
     "lr": 0.0025, "r1Gamma": 10.0, "r1Interval": 16, "mixingProb": 0.9, "emaKimg": 10.0, "yAvgBeta": 0.995,
-    "mbstdGroup": 4, "seed": 0, "steps": 10, "warmup": 2, "threads": 1, "device": "cpu",
+    "mbstdGroup": 4, "seed": 0, "steps": 10, "warmup": 2, "threads": 1, "device": "cpu", "tf32": None, "phases": True,
 }
 
 
@@ -411,6 +414,8 @@ class Trainer:
         self.ema_pairs = list(zip(self.Gema.parameters(), self.G.parameters()))
         self.buf_pairs = list(zip(self.Gema.buffers(), self.G.buffers()))
         self.sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+        # Without phase timing nothing waits for the GPU inside a step (as in a training run).
+        self.phase_sync = self.sync if cfg["phases"] else (lambda: None)
 
     def sample_latents(self):
         b, d = self.cfg["batch"], self.cfg["latentSize"]
@@ -425,7 +430,7 @@ class Trainer:
         cfg = self.cfg
         n, ch, r = cfg["batch"], cfg["channels"], cfg["resolution"]
         real = torch.rand(n, ch, r, r, device=self.dev) * 2 - 1
-        self.sync()
+        self.phase_sync()
 
         # 1. D step; the fakes carry no gradient to G.
         t0 = time.perf_counter()
@@ -439,7 +444,7 @@ class Trainer:
         self.d_opt.zero_grad(set_to_none=True)
         loss_d.backward()
         self.d_opt.step()
-        self.sync()
+        self.phase_sync()
         t1 = time.perf_counter()
 
         # 2. Lazy R1 on the same reals.
@@ -452,7 +457,7 @@ class Trainer:
             self.d_opt.zero_grad(set_to_none=True)
             (penalty * weight).backward()
             self.d_opt.step()
-            self.sync()
+            self.phase_sync()
             t_r1 = time.perf_counter() - t1
 
         # 3. G step; D's parameters get no gradient (tf.variableGrads over G's variables only).
@@ -476,7 +481,7 @@ class Trainer:
                 e.lerp_(p, 1.0 - beta)
             for e, p in self.buf_pairs:
                 e.copy_(p)
-        self.sync()
+        self.phase_sync()
         t3 = time.perf_counter()
         return t1 - t0, t_r1, t3 - t2
 
@@ -499,6 +504,13 @@ def main():
     if want not in ("cpu", "cuda"):
         raise ValueError(f"device must be 'cpu' or 'cuda', got {want!r}")
     device = torch.device(want)
+    # TF32 on CUDA: "on" in cuDNN convolutions and cuBLAS matrix products, "off" in neither, unset:
+    # PyTorch's defaults (convolutions on, matrix products off).
+    if cfg["tf32"] not in (None, "on", "off"):
+        raise ValueError(f"tf32 must be 'on', 'off' or null, got {cfg['tf32']!r}")
+    if cfg["tf32"] is not None:
+        torch.backends.cudnn.allow_tf32 = cfg["tf32"] == "on"
+        torch.backends.cuda.matmul.allow_tf32 = cfg["tf32"] == "on"
 
     tr = Trainer(cfg, device)
     for _ in range(int(cfg["warmup"])):
@@ -510,16 +522,18 @@ def main():
     start = time.perf_counter()
     for _ in range(steps):
         td, tr1, tg = tr.train_step()
-        d_times.append(td)
-        g_times.append(tg)
-        if tr1 is not None:
-            r1_times.append(tr1)
+        if cfg["phases"]:
+            d_times.append(td)
+            g_times.append(tg)
+            if tr1 is not None:
+                r1_times.append(tr1)
     tr.sync()
     total = time.perf_counter() - start
 
     ms = lambda xs: round(statistics.median(xs) * 1000, 3) if xs else None
     if device.type == "cuda":
-        dev_name = f"cuda ({torch.cuda.get_device_name(device)})"
+        dev_name = (f"cuda ({torch.cuda.get_device_name(device)}), TF32 convs {'on' if torch.backends.cudnn.allow_tf32 else 'off'}"
+                    f" / matmuls {'on' if torch.backends.cuda.matmul.allow_tf32 else 'off'}")
     else:
         dev_name = "cpu"
     out = {

@@ -10,13 +10,17 @@
 // dtype codes shared with src/engine/torch/addon.ts: 0 float32, 1 int32, 2 bool.
 #include <napi.h>
 #include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
+#include <ATen/detail/CUDAHooksInterface.h>
 #include <c10/core/GradMode.h>
+#include <torch/csrc/autograd/autograd.h>
 #include <torch/version.h>
 
 #include <cmath>
 #include <cstring>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -378,6 +382,51 @@ Tensor fusedEpilogue(Tensor y, const std::vector<Tensor>& in, Attrs& a, bool cha
   return activate(y, act, alpha, prelu.defined() ? &prelu : nullptr);
 }
 
+// StyleGAN2's styled convolution in one op (src/nn/modulated-conv.ts, the same float32 operations in
+// the same order as its composed tfjs ops): inputs x [N,H,W,Cin] (NHWC), s [N,Cin] (the styles),
+// weight [k,k,Cin,Cout] (tfjs layout), bias [Cout], noise (broadcast to the output), strength [];
+// attrs wScale, upsample, demodulate, hasNoise, activation (0 linear, 1 leaky ReLU), alpha, gain.
+//   h = up?(x ⊙ s); w = weight·wScale; y = conv(h, w, 'same') ⊙ d (d = rsqrt(s² · Σ_k w² + 1e-8));
+//   y = act(y + noise·strength + bias)·gain.
+struct StyledConvAttrs {
+  double wScale;
+  bool upsample, demodulate, noise;
+  int64_t act;
+  double alpha, gain;
+};
+
+StyledConvAttrs readStyledConv(Attrs& a) {
+  StyledConvAttrs c;
+  c.wScale = a.d();
+  c.upsample = a.b();
+  c.demodulate = a.b();
+  c.noise = a.b();
+  c.act = a.n();
+  c.alpha = a.d();
+  c.gain = a.d();
+  return c;
+}
+
+Tensor styledConvForward(const std::vector<Tensor>& in, const StyledConvAttrs& c) {
+  const Tensor &x = in[0], &s = in[1], &weight = in[2], &bias = in[3];
+  int64_t n = x.size(0), cin = x.size(3), k = weight.size(0), cout = weight.size(3);
+  Tensor h = x * s.reshape({n, 1, 1, cin});
+  if (c.upsample) h = fromNCHW(at::upsample_nearest2d(toNCHW(h, true), {2 * h.size(1), 2 * h.size(2)}), true);
+  Tensor w = weight * c.wScale;
+  int64_t p = (k - 1) / 2;
+  Conv conv{1, 1, 1, 1, p, k - 1 - p, p, k - 1 - p, true};
+  Tensor y = convForward(h, convWeight(w), conv, 1);
+  if (c.demodulate) {
+    Tensor wsq = at::sum(w * w, Ints{0, 1});
+    Tensor d = at::rsqrt(at::mm(s * s, wsq) + 1e-8);
+    y = y * d.reshape({n, 1, 1, cout});
+  }
+  if (c.noise) y = y + in[4] * in[5];
+  y = y + bias;
+  if (c.act == 1) y = at::leaky_relu(y, c.alpha) * c.gain;
+  return y;
+}
+
 // ------------------------------------------------------------------------------------------------
 // The op table
 // ------------------------------------------------------------------------------------------------
@@ -445,19 +494,92 @@ void defineOps() {
   // The optimiser and EMA steps of train/adam.ts and train/ema.ts, with their 'js' paths' arithmetic:
   // float64 throughout, rounded to float32 only where those store (m, v, p; the ema).
   // inputs: p, g, m, v; attrs: beta1, beta2, stepSize, epsHat -> p', m', v'
-  def("AdamStep", [](const std::vector<Tensor>& in, Attrs& a) {
+  auto adamOne = [](const Tensor& p0, const Tensor& g0, const Tensor& m0, const Tensor& v0, double beta1, double beta2,
+                    double stepSize, double epsHat, Outs& out) {
+    Tensor g = g0.to(at::kDouble);
+    Tensor m = m0.to(at::kDouble).mul_(beta1).add_(g * (1 - beta1));
+    Tensor v = v0.to(at::kDouble).mul_(beta2).add_(g * (1 - beta2) * g);
+    Tensor p = p0.to(at::kDouble).sub_(m * stepSize / (v.sqrt() + epsHat));
+    out.push_back(p.to(at::kFloat));
+    out.push_back(m.to(at::kFloat));
+    out.push_back(v.to(at::kFloat));
+  };
+  def("AdamStep", [adamOne](const std::vector<Tensor>& in, Attrs& a) {
     double beta1 = a.d(), beta2 = a.d(), stepSize = a.d(), epsHat = a.d();
-    Tensor g = in[1].to(at::kDouble);
-    Tensor m = in[2].to(at::kDouble).mul_(beta1).add_(g * (1 - beta1));
-    Tensor v = in[3].to(at::kDouble).mul_(beta2).add_(g * (1 - beta2) * g);
-    Tensor p = in[0].to(at::kDouble).sub_(m * stepSize / (v.sqrt() + epsHat));
-    return Outs{p.to(at::kFloat), m.to(at::kFloat), v.to(at::kFloat)};
+    Outs out;
+    adamOne(in[0], in[1], in[2], in[3], beta1, beta2, stepSize, epsHat, out);
+    return out;
+  });
+  // Every parameter in one call (PyTorch's multi-tensor optimisers): inputs p0, g0, m0, v0, p1, …;
+  // the same attrs -> p0', m0', v0', p1', … with AdamStep's arithmetic per tensor.
+  def("AdamStepMulti", [adamOne](const std::vector<Tensor>& in, Attrs& a) {
+    double beta1 = a.d(), beta2 = a.d(), stepSize = a.d(), epsHat = a.d();
+    if (in.size() % 4) throw std::runtime_error("lia_torch: AdamStepMulti takes (p, g, m, v) per parameter");
+    Outs out;
+    out.reserve(in.size() / 4 * 3);
+    for (size_t i = 0; i < in.size(); i += 4) adamOne(in[i], in[i + 1], in[i + 2], in[i + 3], beta1, beta2, stepSize, epsHat, out);
+    return out;
   });
   // inputs: ema, p; attrs: beta -> p + (ema - p) * beta
-  def("EmaStep", [](const std::vector<Tensor>& in, Attrs& a) {
+  auto emaOne = [](const Tensor& ema, const Tensor& p0, double beta) {
+    Tensor p = p0.to(at::kDouble);
+    return (p + (ema.to(at::kDouble) - p) * beta).to(at::kFloat);
+  };
+  def("EmaStep", [emaOne](const std::vector<Tensor>& in, Attrs& a) { return Outs{emaOne(in[0], in[1], a.d())}; });
+  // inputs: ema0, p0, ema1, p1, …; attrs: beta -> ema0', ema1', …
+  def("EmaStepMulti", [emaOne](const std::vector<Tensor>& in, Attrs& a) {
     double beta = a.d();
-    Tensor p = in[1].to(at::kDouble);
-    return Outs{(p + (in[0].to(at::kDouble) - p) * beta).to(at::kFloat)};
+    if (in.size() % 2) throw std::runtime_error("lia_torch: EmaStepMulti takes (ema, p) per parameter");
+    Outs out;
+    out.reserve(in.size() / 2);
+    for (size_t i = 0; i < in.size(); i += 2) out.push_back(emaOne(in[i], in[i + 1], beta));
+    return out;
+  });
+  // inputs x, s, weight, bias, noise, strength (noise and strength ignored without hasNoise)
+  def("StyledConv", [](const std::vector<Tensor>& in, Attrs& a) { return Outs{styledConvForward(in, readStyledConv(a))}; });
+  // inputs x, s, weight, bias, noise, strength, dy -> dx, ds, dweight, dbias, dstrength: libtorch's
+  // autograd through the same forward (first order only: the generator needs no second order).
+  def("StyledConvGrad", [](const std::vector<Tensor>& in, Attrs& a) {
+    StyledConvAttrs c = readStyledConv(a);
+    c10::AutoGradMode grad(true);
+    std::vector<Tensor> leaves;
+    for (size_t i = 0; i < 6; ++i) leaves.push_back(in[i].detach().requires_grad_(i != 4 && in[i].is_floating_point()));
+    Tensor y = styledConvForward(leaves, c);
+    std::vector<Tensor> wrt{leaves[0], leaves[1], leaves[2], leaves[3]};
+    if (c.noise) wrt.push_back(leaves[5]);
+    auto g = torch::autograd::grad({y}, wrt, {in[6]}, false, false, true);
+    Outs out;
+    for (size_t i = 0; i < 4; ++i) out.push_back(g[i].defined() ? g[i].detach() : at::zeros_like(in[i]));
+    out.push_back(c.noise && g[4].defined() ? g[4].detach() : at::zeros_like(in[5]));
+    return out;
+  });
+  // Normal draws made where new tensors live (the CPU or the GPU), from libtorch's generator of that
+  // device seeded by the call: the same seed gives the same values on the same device and libtorch.
+  // attrs: seed (0 .. 2^53), mean, std, shape...
+  def("RandomNormal", [](const std::vector<Tensor>&, Attrs& a) {
+    // splitmix64 of the seed: the CPU generator (mt19937) keeps only 32 bits of its seed, so seeds that
+    // differ above bit 32 must differ below it too.
+    uint64_t seed = static_cast<uint64_t>(a.d()) + 0x9E3779B97F4A7C15ULL;
+    seed = (seed ^ (seed >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    seed = (seed ^ (seed >> 27)) * 0x94D049BB133111EBULL;
+    seed ^= seed >> 31;
+    double mean = a.d(), stddev = a.d();
+    Ints shape = a.rest();
+    Tensor out = at::empty(shape, devOpts(at::kFloat));
+    if (g_device.is_cpu()) {
+      at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+      out.normal_(mean, stddev, gen);
+    } else {
+      // The device's default generator (Philox on CUDA): reseeding it resets its offset, so each
+      // call's draws depend on its seed only. normal_ takes the generator's lock itself.
+      at::Generator gen = at::globalContext().defaultGenerator(g_device);
+      {
+        std::lock_guard<std::mutex> lock(gen.mutex());
+        gen.set_current_seed(seed);
+      }
+      out.normal_(mean, stddev, gen);
+    }
+    return Outs{out};
   });
   def("Step", [](const std::vector<Tensor>& in, Attrs& a) {
     double alpha = a.d();
@@ -973,13 +1095,17 @@ Napi::Value Write(const Napi::CallbackInfo& info) {
     std::vector<double> shapeD = readNumbers(info[1]);
     Ints shape(shapeD.begin(), shapeD.end());
     auto dtype = scalarType(info[2].As<Napi::Number>().Int64Value());
-    Tensor t = at::empty(shape, at::TensorOptions().dtype(dtype));
+    // On a GPU the values go through pinned host memory and a non-blocking copy: the host does not
+    // wait for the queued kernels (a pageable copy would synchronise the stream on every upload).
+    bool cuda = g_device.is_cuda();
+    Tensor t = at::empty(shape, at::TensorOptions().dtype(dtype).pinned_memory(cuda));
     size_t bytes = t.numel() * t.element_size();
     if (ta.ByteLength() != bytes)
       throw std::runtime_error("lia_torch: write got " + std::to_string(ta.ByteLength()) + " bytes for a tensor of " +
                                std::to_string(bytes));
     if (bytes) std::memcpy(t.data_ptr(), static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset(), bytes);
-    return Napi::Number::New(info.Env(), store(dev(t)));
+    if (cuda) t = t.to(t.options().device(g_device).pinned_memory(false), /*non_blocking=*/true, /*copy=*/false);
+    return Napi::Number::New(info.Env(), store(t));
   });
 }
 
@@ -1046,6 +1172,34 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   });
 }
 
+// sync(): waits until the device has run every queued kernel (CUDA; nothing to wait for on the CPU).
+Napi::Value Sync(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    if (g_device.is_cuda()) at::detail::getCUDAHooks().deviceSynchronize(g_device.has_index() ? g_device.index() : 0);
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value TF32Flags(Napi::Env env) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("convs", Napi::Boolean::New(env, at::globalContext().allowTF32CuDNN()));
+  o.Set("matmuls", Napi::Boolean::New(env, at::globalContext().allowTF32CuBLAS()));
+  return o;
+}
+
+Napi::Value GetTF32(const Napi::CallbackInfo& info) { return TF32Flags(info.Env()); }
+
+// setTF32(convs, matmuls): whether cuDNN convolutions and cuBLAS matrix products may use TF32
+// (PyTorch's torch.backends.cudnn.allow_tf32 and torch.backends.cuda.matmul.allow_tf32; its
+// defaults are true and false). No effect on the CPU. Returns the flags now in force.
+Napi::Value SetTF32(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    at::globalContext().setAllowTF32CuDNN(info[0].As<Napi::Boolean>().Value());
+    at::globalContext().setAllowTF32CuBLAS(info[1].As<Napi::Boolean>().Value());
+    return TF32Flags(info.Env());
+  });
+}
+
 Napi::Value GetThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), at::get_num_threads()); }
 
 // setDevice("cpu" | "cuda" | "cuda:N") -> the device's name. Only before tensors exist.
@@ -1075,6 +1229,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("memory", Napi::Function::New(env, Memory));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("getThreads", Napi::Function::New(env, GetThreads));
+  exports.Set("setTF32", Napi::Function::New(env, SetTF32));
+  exports.Set("getTF32", Napi::Function::New(env, GetTF32));
+  exports.Set("sync", Napi::Function::New(env, Sync));
   exports.Set("torchVersion", Napi::String::New(env, TORCH_VERSION));
   exports.Set("cuda", Napi::Boolean::New(env, at::hasCUDA()));
   exports.Set("setDevice", Napi::Function::New(env, SetDevice));

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initEngine, type BackendName } from '../engine/backend.js';
+import { withHostRandom } from '../engine/random.js';
 import { maxRelativeError } from '../engine/reference.js';
 import { loadDataset } from '../data/index.js';
 import { resolveDecoderConfig, type DecoderTrainConfig } from '../train/decoder-config.js';
@@ -16,6 +17,10 @@ export interface DriftOptions {
   backends: BackendName[];
   threads: number;
   config: Partial<DecoderTrainConfig>;
+  /** Where the torch backend computes (cuda: an addon built against a CUDA libtorch). */
+  device?: 'cpu' | 'cuda';
+  /** torch on CUDA: TF32 'on' or 'off' (unset: PyTorch's defaults, convolutions on). */
+  tf32?: 'on' | 'off';
 }
 
 export interface DriftRow {
@@ -42,7 +47,11 @@ async function trainFrom(snapshot: string, steps: number, cfg: Partial<DecoderTr
   const t = await DecoderTrainer.resume(snapshot, ds);
   const losses: StepLosses[] = [];
   const start = performance.now();
-  for (let i = 0; i < steps; i++) losses.push(await t.trainStep());
+  // Latents and noise from the host generator on every backend (torch would draw its own): the
+  // backends then train on the same numbers, and the drift is the arithmetic's alone.
+  await withHostRandom(async () => {
+    for (let i = 0; i < steps; i++) losses.push(await t.trainStep());
+  });
   const ms = (performance.now() - start) / steps;
   const params = new Map<string, Float32Array>();
   for (const [k, v] of t.G.namedState()) params.set(k, (await v.data()) as Float32Array);
@@ -64,7 +73,7 @@ export async function benchDrift(opts: DriftOptions, log: (s: string) => void = 
     const ref = await trainFrom(snap, opts.steps, cfg);
     const rows: DriftRow[] = [];
     for (const backend of opts.backends) {
-      await initEngine({ backend, threads: opts.threads });
+      await initEngine(backend === 'torch' ? { backend, threads: opts.threads, device: opts.device, tf32: opts.tf32 } : { backend, threads: opts.threads });
       log(`${backend}: ${opts.steps} steps …\n`);
       const run = await trainFrom(snap, opts.steps, cfg);
       const lossDrift = run.losses.map((l, i) => {

@@ -86,6 +86,16 @@ function buildOp(c: KernelCase): { run: () => tf.Tensor; inputs: tf.Tensor[] } {
   }
 }
 
+/**
+ * Waits until `t` is computed: on torch the device finishes its queue (no copy of the result, as
+ * PyTorch's reference times it); elsewhere the result is read.
+ */
+export async function settle(t: tf.Tensor): Promise<void> {
+  const b = tf.backend() as unknown as { addon?: { sync?: () => void } };
+  if (tf.getBackend() === 'torch' && typeof b.addon?.sync === 'function') b.addon.sync();
+  else await t.data();
+}
+
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -99,7 +109,7 @@ export async function timeCase(c: KernelCase, repeats: number, warmup: number): 
   for (let i = 0; i < warmup + repeats; i++) {
     const t0 = performance.now();
     const out = run();
-    await out.data();
+    await settle(out);
     const dt = performance.now() - t0;
     out.dispose();
     if (i >= warmup) times.push(dt);
@@ -148,9 +158,10 @@ import json, sys, time, statistics, torch
 cfg = json.loads(sys.stdin.read())
 torch.set_num_threads(cfg["threads"])
 dev = "cuda" if cfg["cuda"] and torch.cuda.is_available() else "cpu"
-if dev == "cuda":
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.allow_tf32 = False
+if dev == "cuda" and cfg.get("tf32") in ("on", "off"):
+    torch.backends.cuda.matmul.allow_tf32 = cfg["tf32"] == "on"
+    torch.backends.cudnn.allow_tf32 = cfg["tf32"] == "on"
+tf32 = None if dev == "cpu" else {"convs": torch.backends.cudnn.allow_tf32, "matmuls": torch.backends.cuda.matmul.allow_tf32}
 sync = torch.cuda.synchronize if dev == "cuda" else (lambda: None)
 reps, warm = cfg["repeats"], cfg["warmup"]
 def timeit(f):
@@ -158,7 +169,7 @@ def timeit(f):
     for i in range(warm + reps):
         sync(); t0 = time.perf_counter(); f(); sync(); ts.append(time.perf_counter() - t0)
     return statistics.median(ts[warm:]) * 1000
-print(json.dumps({"device": dev if dev == "cpu" else torch.cuda.get_device_name()}), flush=True)
+print(json.dumps({"device": dev if dev == "cpu" else torch.cuda.get_device_name(), "tf32": tf32}), flush=True)
 with torch.no_grad():
     for c in cfg["cases"]:
         op, d = c["op"], c["dims"]
@@ -178,15 +189,17 @@ with torch.no_grad():
 `;
 
 /**
- * Adds PyTorch timings to `rows` in place (on CUDA when `cuda` and a GPU is there, float32 with TF32
- * off); returns a description of the reference, or null when torch is missing.
+ * Adds PyTorch timings to `rows` in place (on CUDA when `cuda` and a GPU is there, float32; TF32 in
+ * convolutions and matrix products 'on', 'off', or unset: PyTorch's defaults); returns a description
+ * of the reference, or null when torch is missing.
  */
-export function addTorchReference(rows: KernelRow[], threads: number, repeats: number, warmup: number, cuda = false): string | null {
+export function addTorchReference(rows: KernelRow[], threads: number, repeats: number, warmup: number, cuda = false, tf32?: 'on' | 'off'): string | null {
   const py = findTorchPython();
   if (!py) return null;
-  const input = { threads, repeats, warmup, cuda, cases: rows.map(({ op, dims, shape }) => ({ op, dims, shape })) };
+  const input = { threads, repeats, warmup, cuda, tf32: tf32 ?? null, cases: rows.map(({ op, dims, shape }) => ({ op, dims, shape })) };
   const lines = runTorchScript(py, TORCH_SCRIPT, JSON.stringify(input)).trim().split('\n');
-  const device = (JSON.parse(lines[0]) as { device: string }).device;
+  const head = JSON.parse(lines[0]) as { device: string; tf32: { convs: boolean; matmuls: boolean } | null };
+  const device = head.tf32 ? `${head.device}, TF32 convs ${head.tf32.convs ? 'on' : 'off'} / matmuls ${head.tf32.matmuls ? 'on' : 'off'}` : head.device;
   const byKey = new Map<string, number>();
   for (const line of lines.slice(1)) {
     const r = JSON.parse(line) as { op: string; shape: string; ms: number };

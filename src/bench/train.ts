@@ -9,6 +9,7 @@ import { Rng } from '../util/rng.js';
 import { median } from './kernels.js';
 import { findTorchPython, runTorchScript } from './python.js';
 import { readFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs';
 
 export interface TrainBenchOptions {
   resolution: number;
@@ -17,18 +18,35 @@ export interface TrainBenchOptions {
   steps: number;
   warmup: number;
   config: Partial<DecoderTrainConfig>;
+  /** Steps over which kernel calls are counted after the timed steps (0: not counted). */
+  countSteps?: number;
+  /**
+   * Time each phase (D, R1, G) by reading its loss, on both sides (default); false: no read inside
+   * the steps, the throughput of a training run (phase times null).
+   */
+  phases?: boolean;
+  /** torch on CUDA: TF32 for the PyTorch reference as for lia ('on', 'off'; unset: PyTorch's defaults). */
+  tf32?: 'on' | 'off';
 }
 
 export interface TrainBenchResult {
   img_per_sec: number;
   ms_per_step: number;
-  ms_g: number;
-  ms_d: number;
+  /** Medians of the phases' wall times (null without phase timing). */
+  ms_g: number | null;
+  ms_d: number | null;
   ms_r1: number | null;
   g_params: number;
   d_params: number;
   peak_rss_mb: number;
   steps: number;
+  /** tfjs kernel calls per training step (tf.profile over countSteps whole steps, R1 steps included). */
+  kernel_calls_per_step?: number;
+  /** torch: calls into the native addon per step (tfjs kernels that alias data, such as Identity, make none). */
+  native_calls_per_step?: number;
+  /** The kernels called most per step, by name. */
+  kernel_calls_by_name?: Record<string, number>;
+  count_steps?: number;
 }
 
 /** A dataset of uniformly random pixels: the benchmark measures compute, not data. */
@@ -46,13 +64,28 @@ export function benchConfig(opts: TrainBenchOptions): DecoderTrainConfig {
 export async function benchTrain(opts: TrainBenchOptions, onStep?: (i: number, ms: number) => void): Promise<TrainBenchResult> {
   const cfg = benchConfig(opts);
   const trainer = new DecoderTrainer(cfg, randomDataset(opts.resolution, opts.channels));
-  trainer.profilePhases = true;
+  const phases = opts.phases ?? true;
+  trainer.profilePhases = phases;
+  trainer.deferLossReads = !phases;
   const total: number[] = [];
   const g: number[] = [];
   const d: number[] = [];
   const r1: number[] = [];
   try {
-    for (let i = 0; i < opts.warmup + opts.steps; i++) {
+    if (!phases) {
+      // As a training run: no read inside the steps; the clock stops when the last step's losses
+      // are read (every queued kernel has run).
+      for (let i = 0; i < opts.warmup; i++) await trainer.trainStep();
+      await trainer.readLosses();
+      const t0 = performance.now();
+      for (let i = 0; i < opts.steps; i++) {
+        await trainer.trainStep();
+        onStep?.(opts.warmup + i, performance.now() - t0);
+      }
+      await trainer.readLosses();
+      total.push((performance.now() - t0) / opts.steps);
+    }
+    for (let i = 0; phases && i < opts.warmup + opts.steps; i++) {
       const t0 = performance.now();
       await trainer.trainStep();
       const ms = performance.now() - t0;
@@ -66,11 +99,13 @@ export async function benchTrain(opts: TrainBenchOptions, onStep?: (i: number, m
     }
     // Mean step time including the amortised R1 steps; per-phase medians.
     const msPerStep = total.reduce((a, b) => a + b, 0) / total.length;
+    const counts = opts.countSteps ? await countKernelCalls(trainer, opts.countSteps) : {};
     return {
+      ...counts,
       img_per_sec: (opts.batch * 1000) / msPerStep,
       ms_per_step: msPerStep,
-      ms_g: median(g),
-      ms_d: median(d),
+      ms_g: g.length ? median(g) : null,
+      ms_d: d.length ? median(d) : null,
       ms_r1: r1.length ? median(r1) : null,
       g_params: trainer.G.numParams(),
       d_params: trainer.D.numParams(),
@@ -80,6 +115,28 @@ export async function benchTrain(opts: TrainBenchOptions, onStep?: (i: number, m
   } finally {
     trainer.dispose();
   }
+}
+
+/**
+ * Kernel calls per step over `steps` whole steps (tf.profile), with the native calls of the torch
+ * backend (its run counter) and the most frequent kernels.
+ */
+export async function countKernelCalls(trainer: DecoderTrainer, steps: number): Promise<Pick<TrainBenchResult, 'kernel_calls_per_step' | 'native_calls_per_step' | 'kernel_calls_by_name' | 'count_steps'>> {
+  const backend = tf.backend() as unknown as { nativeCalls?: number };
+  const native0 = backend.nativeCalls;
+  const prof = await tf.profile(async () => {
+    for (let i = 0; i < steps; i++) await trainer.trainStep();
+    return [];
+  });
+  const byName = new Map<string, number>();
+  for (const k of prof.kernels) byName.set(k.name, (byName.get(k.name) ?? 0) + 1);
+  const top = [...byName.entries()].sort((a, b) => b[1] - a[1]).slice(0, 15);
+  return {
+    kernel_calls_per_step: prof.kernels.length / steps,
+    native_calls_per_step: native0 === undefined ? undefined : (backend.nativeCalls! - native0) / steps,
+    kernel_calls_by_name: Object.fromEntries(top.map(([k, n]) => [k, n / steps])),
+    count_steps: steps,
+  };
 }
 
 /** The same benchmark through PyTorch; null when torch is missing. */
@@ -104,6 +161,8 @@ export function benchTrainTorch(opts: TrainBenchOptions, threads: number, device
     warmup: opts.warmup,
     threads,
     device,
+    tf32: opts.tf32 ?? null,
+    phases: opts.phases ?? true,
   };
   const out = runTorchScript(py, script, JSON.stringify(input)).trim().split('\n').pop()!;
   return JSON.parse(out);

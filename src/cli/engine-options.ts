@@ -11,6 +11,7 @@ export function addEngineOptions(cmd: Command): Command {
       new Option('--threads <n>', 'threads of the torch and wasm backends (default: 2 when the machine has more than one core, else 1)').argParser(parsePositiveInt),
     )
     .addOption(new Option('--device <name>', 'torch backend: cpu, or cuda with an addon built against a CUDA libtorch').choices(['cpu', 'cuda']))
+    .addOption(new Option('--tf32 <on|off>', 'torch on CUDA: TF32 in convolutions and matrix products (default as PyTorch: convolutions on, matrix products off)').choices(['on', 'off']))
     .option('--no-fast-kernels', "use tfjs's own conv gradient kernels (wasm then has no backprop-filter)");
 }
 

@@ -23,6 +23,11 @@ export interface EngineConfig {
   device?: 'cpu' | 'cuda';
   /** Replace the slow/missing conv gradients with the fast forward-conv formulation (default true). */
   fastKernels?: boolean;
+  /**
+   * torch on CUDA: 'on' lets cuDNN convolutions and cuBLAS matrix products use TF32, 'off' neither;
+   * unset keeps PyTorch's defaults (convolutions on, matrix products off).
+   */
+  tf32?: 'on' | 'off';
 }
 
 
@@ -41,7 +46,10 @@ export function defaultThreads(): number {
 export async function initEngine(config: EngineConfig): Promise<EngineInfo> {
   const fastKernels = config.fastKernels ?? true;
   registerGradients();
-  if (active && active.backend === config.backend && tf.getBackend() === config.backend) return active;
+  if (active && active.backend === config.backend && tf.getBackend() === config.backend) {
+    if (config.backend === 'torch' && config.tf32) active = { ...active, device: await torchDevice(config.device ?? 'cpu', config.tf32) };
+    return active;
+  }
   switch (config.backend) {
     case 'cpu':
       await setBackendOrThrow('cpu');
@@ -51,7 +59,7 @@ export async function initEngine(config: EngineConfig): Promise<EngineInfo> {
       active = await initWasm(config.threads ?? defaultThreads(), fastKernels);
       break;
     case 'torch':
-      active = await initTorch(config.threads ?? defaultThreads(), config.device ?? 'cpu');
+      active = await initTorch(config.threads ?? defaultThreads(), config.device ?? 'cpu', config.tf32);
       break;
     case 'webgpu':
       active = await initWebGpu(fastKernels);
@@ -71,6 +79,7 @@ export interface StartOptions {
   threads?: number;
   device?: 'cpu' | 'cuda';
   fastKernels?: boolean;
+  tf32?: 'on' | 'off';
 }
 
 /**
@@ -79,11 +88,12 @@ export interface StartOptions {
  */
 export async function startEngine(opts: StartOptions = {}, notify: (notice: string) => void = () => undefined): Promise<EngineInfo> {
   if (opts.device && opts.backend && opts.backend !== 'torch') throw new Error(`--device applies to the torch backend, not '${opts.backend}'`);
-  if (opts.backend) return initEngine({ backend: opts.backend, threads: opts.threads, device: opts.device, fastKernels: opts.fastKernels });
+  if (opts.tf32 && opts.backend && opts.backend !== 'torch') throw new Error(`--tf32 applies to the torch backend, not '${opts.backend}'`);
+  if (opts.backend) return initEngine({ backend: opts.backend, threads: opts.threads, device: opts.device, fastKernels: opts.fastKernels, tf32: opts.tf32 });
   const choice = defaultBackend();
   if (choice.backend === 'torch' || opts.device) {
     try {
-      return await initEngine({ backend: 'torch', threads: opts.threads, device: opts.device });
+      return await initEngine({ backend: 'torch', threads: opts.threads, device: opts.device, tf32: opts.tf32 });
     } catch (e) {
       if (opts.device) throw e;
       notify(`the torch backend did not start (${(e as Error).message}); using wasm`);
@@ -110,7 +120,16 @@ export function defaultBackend(): { backend: BackendName; reason: string } {
   return { backend: 'wasm', reason: `the torch addon is not built: ${INSTALL_HINT}` };
 }
 
-async function initTorch(requested: number, device: 'cpu' | 'cuda'): Promise<EngineInfo> {
+/** Applies the TF32 choice (torch) and describes the device. */
+async function torchDevice(device: 'cpu' | 'cuda', tf32?: 'on' | 'off'): Promise<string> {
+  const { requireTorchAddon } = await import('./torch/index.js');
+  const addon = requireTorchAddon();
+  if (device !== 'cuda') return `libtorch ${addon.torchVersion} CPU, ${availableParallelism()} cores`;
+  const flags = tf32 ? addon.setTF32(tf32 === 'on', tf32 === 'on') : addon.getTF32();
+  return `libtorch ${addon.torchVersion} CUDA, TF32 convs ${flags.convs ? 'on' : 'off'} / matmuls ${flags.matmuls ? 'on' : 'off'}`;
+}
+
+async function initTorch(requested: number, device: 'cpu' | 'cuda', tf32?: 'on' | 'off'): Promise<EngineInfo> {
   if (!Number.isInteger(requested) || requested < 1) throw new Error(`--threads must be a positive integer, got ${requested}`);
   const torch = await import('./torch/index.js');
   const addon = torch.registerTorchBackend(Math.min(requested, availableParallelism()), device);
@@ -122,7 +141,7 @@ async function initTorch(requested: number, device: 'cpu' | 'cuda'): Promise<Eng
     simd: true,
     multithread: addon.getThreads() > 1,
     fastKernels: true,
-    device: device === 'cuda' ? `libtorch ${addon.torchVersion} CUDA` : `libtorch ${addon.torchVersion} CPU, ${availableParallelism()} cores`,
+    device: await torchDevice(device, tf32),
   };
 }
 

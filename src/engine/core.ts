@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerFastConvGradients } from './conv-grads.js';
 import { registerSecondOrderGradients } from './gradients.js';
+import { registerBroadcastGradients } from './broadcast-gradients.js';
 
 export interface EngineInfo {
   backend: string;
@@ -37,9 +38,13 @@ export async function setBackendOrThrow(name: string): Promise<void> {
   await tf.ready();
 }
 
-/** The gradients tfjs lacks (second-order ones for R1), registered once for every backend. */
+/**
+ * The gradients tfjs lacks (second-order ones for R1) and cheaper ones for Tile, Sum and Mean,
+ * registered once for every backend.
+ */
 export function registerGradients(): void {
   registerSecondOrderGradients();
+  registerBroadcastGradients();
 }
 
 export const BROWSER_BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;

@@ -11,6 +11,28 @@ export const FUSED_LEAKY_RELU_GRAD = 'LiaFusedLeakyReluGrad';
 export const ADAM_STEP = 'LiaAdamStep';
 /** One EMA step: (ema, p) → p + β (ema − p); train/ema.ts. */
 export const EMA_STEP = 'LiaEmaStep';
+/**
+ * ADAM_STEP over every parameter in one call (PyTorch's multi-tensor "foreach" optimisers):
+ * inputs named 0, 1, 2, … holding p0, g0, m0, v0, p1, …; results p0', m0', v0', p1', ….
+ */
+export const ADAM_STEP_MULTI = 'LiaAdamStepMulti';
+/** EMA_STEP over every parameter in one call: inputs ema0, p0, ema1, p1, …; results ema0', ema1', …. */
+export const EMA_STEP_MULTI = 'LiaEmaStepMulti';
+
+/** Runs a multi-tensor kernel on `inputs` in order (named by position, which keeps the order). */
+export function runMultiKernel(name: string, inputs: tf.Tensor[], attrs: Record<string, number>): tf.Tensor[] {
+  const named: Record<string, tf.Tensor> = {};
+  inputs.forEach((t, i) => (named[String(i)] = t));
+  return tf.engine().runKernel(name, named, attrs as unknown as tf.NamedAttrMap) as unknown as tf.Tensor[];
+}
+
+/**
+ * StyleGAN2's styled convolution in one kernel (nn/modulated-conv.ts): inputs x, s, weight, bias,
+ * noise, strength; attrs wScale, upsample, demodulate, hasNoise, act (0 linear, 1 lrelu), alpha,
+ * gain. Its gradient is one kernel too (first order only: the generator needs no second order).
+ */
+export const FUSED_STYLED_CONV = 'LiaStyledConv';
+export const FUSED_STYLED_CONV_GRAD = 'LiaStyledConvGrad';
 
 /** Whether the active backend implements one of the fused kernels above. */
 export function hasFusedKernel(name: string): boolean {
@@ -23,6 +45,42 @@ export function fusedLeakyRelu(x: tf.Tensor, alpha: number, gain: number): tf.Te
     return tf.engine().runKernel(FUSED_LEAKY_RELU, { x }, { alpha, gain } as unknown as tf.NamedAttrMap) as tf.Tensor;
   }
   return tf.mul(tf.leakyRelu(x, alpha), gain);
+}
+
+export interface StyledConvOptions {
+  wScale: number;
+  upsample: boolean;
+  demodulate: boolean;
+  activation: 'linear' | 'lrelu';
+}
+
+/** Whether styledConv runs as one kernel here (float32 inputs on a backend that has it). */
+export function hasFusedStyledConv(): boolean {
+  return fusedOpsEnabled && hasFusedKernel(FUSED_STYLED_CONV);
+}
+
+let fusedOpsEnabled = true;
+
+/** Runs f with the composed ops instead of the fused kernels (to compare the two on one backend). */
+export function withComposedOps<T>(f: () => T): T {
+  const before = fusedOpsEnabled;
+  fusedOpsEnabled = false;
+  try {
+    return f();
+  } finally {
+    fusedOpsEnabled = before;
+  }
+}
+
+/**
+ * act(conv(up?(x ⊙ s), weight·wScale) ⊙ d + noise·strength + bias), d the demodulation, as one
+ * kernel (hasFusedStyledConv() must hold). `noise` null: no noise (strength then unused).
+ */
+export function styledConv(x: tf.Tensor4D, s: tf.Tensor2D, weight: tf.Tensor4D, bias: tf.Tensor, noise: tf.Tensor | null, strength: tf.Tensor, o: StyledConvOptions): tf.Tensor4D {
+  const attrs = { wScale: o.wScale, upsample: o.upsample ? 1 : 0, demodulate: o.demodulate ? 1 : 0, hasNoise: noise ? 1 : 0, act: o.activation === 'lrelu' ? 1 : 0, alpha: 0.2, gain: Math.SQRT2 };
+  // Without noise, strength stands in for it (its gradient is then zero).
+  const inputs = { x, s, weight, bias, noise: noise ?? strength, strength };
+  return tf.engine().runKernel(FUSED_STYLED_CONV, inputs as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
 }
 
 let registered = false;
@@ -41,6 +99,17 @@ export function registerFusedGradients(): void {
     gradFunc: (dy, saved, attrs) => {
       const [x] = saved;
       return { x: () => tf.engine().runKernel(FUSED_LEAKY_RELU_GRAD, { dy: dy as tf.Tensor, x }, attrs) as tf.Tensor };
+    },
+  });
+  tf.registerGradient({
+    kernelName: FUSED_STYLED_CONV,
+    inputsToSave: ['x', 's', 'weight', 'bias', 'noise', 'strength'],
+    gradFunc: (dy, saved, attrs) => {
+      const [x, s, weight, bias, noise, strength] = saved;
+      // All gradients in one call, made here: tfjs runs each input's function below in its own tidy,
+      // which would dispose the other results of a call made inside the first one.
+      const g = tf.engine().runKernel(FUSED_STYLED_CONV_GRAD, { x, s, weight, bias, noise, strength, dy: dy as tf.Tensor }, attrs) as unknown as tf.Tensor[];
+      return { x: () => g[0], s: () => g[1], weight: () => g[2], bias: () => g[3], noise: () => tf.zerosLike(noise), strength: () => g[4] };
     },
   });
   tf.registerGradient({

@@ -7,7 +7,8 @@
 //   y = conv(x ⊙ s, W·c) ⊙ d,   d_o = 1/√(Σ_{k,i} (W_{k,i,o}·c)² s_i² + 1e-8)
 // which equals conv(x, W'·) with W'_{k,i,o} = W_{k,i,o}·c·s_i·d_o exactly.
 import * as tf from '@tensorflow/tfjs';
-import { tfSeed } from '../util/rng.js';
+import { randomNormal } from '../engine/random.js';
+import { hasFusedStyledConv, styledConv } from '../engine/fused.js';
 import { Module, randn } from './module.js';
 import { EqualDense } from './dense.js';
 import { activate, upsample2x } from './ops.js';
@@ -16,7 +17,7 @@ import type { Rng } from '../util/rng.js';
 export class ModulatedConv2d extends Module {
   readonly affine: EqualDense; // y → per-input-channel style
   readonly weight: tf.Variable; // [k, k, in, out]
-  private readonly wScale: number;
+  readonly wScale: number;
 
   constructor(
     rng: Rng,
@@ -69,7 +70,7 @@ export class NoiseInjection extends Module {
     if (mode === 'none') return x;
     return tf.tidy(() => {
       const [n, h, w] = x.shape;
-      const noise = mode === 'const' ? this.fixed : tf.randomNormal([n, h, w, 1], 0, 1, 'float32', tfSeed(seed));
+      const noise = mode === 'const' ? this.fixed : randomNormal([n, h, w, 1], seed);
       return tf.add(x, tf.mul(noise, this.strength)) as tf.Tensor4D;
     });
   }
@@ -90,6 +91,14 @@ export class StyledConv extends Module {
 
   forward(x: tf.Tensor4D, y: tf.Tensor2D, noise: NoiseMode, seed: number): tf.Tensor4D {
     return tf.tidy(() => {
+      if (hasFusedStyledConv()) {
+        // One kernel (engine/fused.ts) for the same operations as below.
+        const [n, h, w] = x.shape;
+        const up = this.conv.opts.upsample ? 2 : 1;
+        const map = noise === 'none' ? null : noise === 'const' ? this.noise.fixed : randomNormal([n, h * up, w * up, 1], seed);
+        const opts = { wScale: this.conv.wScale, upsample: !!this.conv.opts.upsample, demodulate: true, activation: 'lrelu' as const };
+        return styledConv(x, this.conv.affine.forward(y), this.conv.weight as tf.Tensor4D, this.bias, map, this.noise.strength, opts);
+      }
       const h = this.noise.forward(this.conv.forward(x, y), noise, seed);
       return activate(tf.add(h, this.bias), 'lrelu') as tf.Tensor4D;
     });
@@ -108,6 +117,10 @@ export class ToRGB extends Module {
   }
 
   forward(x: tf.Tensor4D, y: tf.Tensor2D): tf.Tensor4D {
+    if (hasFusedStyledConv()) {
+      const opts = { wScale: this.conv.wScale, upsample: false, demodulate: false, activation: 'linear' as const };
+      return tf.tidy(() => styledConv(x, this.conv.affine.forward(y), this.conv.weight as tf.Tensor4D, this.bias, null, this.bias, opts));
+    }
     return tf.tidy(() => tf.add(this.conv.forward(x, y), this.bias) as tf.Tensor4D);
   }
 }

@@ -119,3 +119,62 @@ test('Adam state round-trips through namedState (both modes)', async () => {
     p.get('w')!.dispose();
   }
 });
+
+test('Adam and EMA on torch: the multi-tensor call equals the per-parameter kernels bit for bit, in one kernel call', { skip: loadTorchAddon() ? false : 'the torch addon is not built' }, async () => {
+  await initEngine({ backend: 'torch', threads: 1 });
+  try {
+    // Parameters of several ranks, a scalar included; a loss whose gradients differ per parameter.
+    class Many extends Module {
+      constructor(seed: number) {
+        super();
+        const rng = new Rng(seed);
+        this.param('conv', randn(rng, [3, 3, 4, 5]));
+        this.param('dense', randn(rng, [6, 7]));
+        this.param('bias', randn(rng, [7]));
+        this.param('gain', randn(rng, []));
+        this.buffer('fixed', randn(rng, [2, 2]));
+      }
+    }
+    const train = (mode: AdamMode) => {
+      const model = new Many(4);
+      const ema = new Many(5);
+      const params = model.namedParameters();
+      const opt = new Adam(params, CFG, mode);
+      for (let i = 0; i < 5; i++) {
+        const before = tf.memory().numTensors;
+        const loss = opt.minimize(() =>
+          tf.addN([...params.values()].map((p, k) => tf.sum(tf.mul(tf.square(tf.sub(p, 0.1 * k)), 1 + k)))) as tf.Scalar,
+        );
+        loss.dispose();
+        updateEma(ema, model, 0.9 - 0.1 * i, mode);
+        assert.equal(tf.memory().numTensors, before, `${mode}: tensors leaked in step ${i}`);
+      }
+      return { model, ema, opt };
+    };
+    const read = async (m: Module) => Promise.all([...m.namedState().values()].map(async (v) => Array.from((await v.data()) as Float32Array)));
+    const multi = train('multi');
+    const fused = train('fused');
+    assert.deepEqual(await read(multi.model), await read(fused.model), 'parameters');
+    assert.deepEqual(await read(multi.ema), await read(fused.ema), 'EMA');
+    for (const [k, e] of multi.opt.namedState()) assert.deepEqual(Array.from(await e.read()), Array.from(await fused.opt.namedState().get(k)!.read()), `moment ${k}`);
+    // One native call for all four parameters (the per-parameter path makes four).
+    const kernels = async (mode: AdamMode, opt: Adam, model: Module, ema: Module) => {
+      const prof = await tf.profile(() => {
+        const g = Object.fromEntries([...model.namedParameters().values()].map((p) => [p.name, tf.onesLike(p)]));
+        (opt as unknown as { apply(g: tf.NamedTensorMap): void }).apply(g);
+        tf.dispose(Object.values(g));
+        updateEma(ema, model, 0.5, mode);
+      });
+      return prof.kernels.map((k) => k.name).filter((n) => n.startsWith('Lia'));
+    };
+    assert.deepEqual(await kernels('multi', multi.opt, multi.model, multi.ema), ['LiaAdamStepMulti', 'LiaEmaStepMulti']);
+    assert.equal((await kernels('fused', fused.opt, fused.model, fused.ema)).length, 8);
+    for (const r of [multi, fused]) {
+      r.model.dispose();
+      r.ema.dispose();
+      r.opt.dispose();
+    }
+  } finally {
+    await initEngine({ backend: 'wasm' });
+  }
+});

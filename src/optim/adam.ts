@@ -11,9 +11,14 @@
 // - 'fused': moments in tf.Variables, the update one kernel per parameter tensor (engine/fused.ts)
 //   on backends that have it (torch), with the 'js' path's arithmetic (float64, rounded to float32
 //   where the 'js' path stores), so the two give the same numbers.
+// - 'multi': as 'fused', but every parameter tensor in one kernel call (PyTorch's multi-tensor
+//   optimisers), with the same per-tensor arithmetic: the same numbers as 'fused'.
 import * as tf from '@tensorflow/tfjs';
 import type { StateEntry } from '../io/checkpoint.js';
-import { ADAM_STEP, hasFusedKernel } from '../engine/fused.js';
+import { ADAM_STEP, ADAM_STEP_MULTI, hasFusedKernel, runMultiKernel } from '../engine/fused.js';
+
+/** Parameter tensors per multi-tensor call (each result's shape must fit the backend's scratch buffer). */
+export const MULTI_CHUNK = 1024;
 
 export interface AdamConfig {
   lr: number;
@@ -22,10 +27,11 @@ export interface AdamConfig {
   eps: number;
 }
 
-export type AdamMode = 'js' | 'tensor' | 'fused';
+export type AdamMode = 'js' | 'tensor' | 'fused' | 'multi';
 
-/** 'fused' where the backend has the kernel (torch), 'tensor' on GPUs, else 'js' (wasm, cpu). */
+/** 'multi' (else 'fused') where the backend has the kernels (torch), 'tensor' on GPUs, else 'js' (wasm, cpu). */
 export function defaultAdamMode(): AdamMode {
+  if (hasFusedKernel(ADAM_STEP_MULTI)) return 'multi';
   if (hasFusedKernel(ADAM_STEP)) return 'fused';
   return tf.getBackend() === 'webgpu' || tf.getBackend() === 'webgl' ? 'tensor' : 'js';
 }
@@ -76,6 +82,7 @@ export class Adam {
     const stepSize = (lr * Math.sqrt(c2)) / c1;
     const epsHat = eps * Math.sqrt(c2);
     if (this.trackGradNorms) this.lastGradNorms = new Map();
+    if (this.mode === 'multi') return this.applyMulti(grads, { beta1, beta2, stepSize, epsHat });
     for (const [varName, g] of Object.entries(grads)) {
       const k = this.byVarName.get(varName);
       if (!k) continue;
@@ -116,6 +123,28 @@ export class Adam {
           p.assign(tf.sub(p, tf.mul(tf.div(mNew, tf.add(tf.sqrt(vNew), epsHat)), stepSize)));
         });
       }
+    }
+  }
+
+  /** Every parameter's update in one ADAM_STEP_MULTI call (at most MULTI_CHUNK parameters per call). */
+  private applyMulti(grads: tf.NamedTensorMap, attrs: { beta1: number; beta2: number; stepSize: number; epsHat: number }): void {
+    const todo: { p: tf.Variable; m: tf.Variable; v: tf.Variable; g: tf.Tensor }[] = [];
+    for (const [varName, g] of Object.entries(grads)) {
+      const k = this.byVarName.get(varName);
+      if (!k) continue;
+      const { m, v } = this.moments.get(k)!;
+      if (this.trackGradNorms) this.lastGradNorms.set(k, tf.tidy(() => tf.norm(g).dataSync()[0]));
+      todo.push({ p: this.params.get(k)!, m: m as tf.Variable, v: v as tf.Variable, g });
+    }
+    for (let start = 0; start < todo.length; start += MULTI_CHUNK) {
+      const part = todo.slice(start, start + MULTI_CHUNK);
+      const outs = runMultiKernel(ADAM_STEP_MULTI, part.flatMap(({ p, g, m, v }) => [p, g, m, v]), attrs);
+      part.forEach(({ p, m, v }, i) => {
+        p.assign(outs[3 * i]);
+        m.assign(outs[3 * i + 1]);
+        v.assign(outs[3 * i + 2]);
+      });
+      tf.dispose(outs);
     }
   }
 

@@ -2,8 +2,8 @@
 // all sampling and evaluation.
 import * as tf from '@tensorflow/tfjs';
 import type { Module } from '../nn/module.js';
-import { defaultAdamMode, type AdamMode } from '../optim/adam.js';
-import { EMA_STEP } from '../engine/fused.js';
+import { defaultAdamMode, MULTI_CHUNK, type AdamMode } from '../optim/adam.js';
+import { EMA_STEP, EMA_STEP_MULTI, runMultiKernel } from '../engine/fused.js';
 
 /** EMA half-life ramp-up (StyleGAN2-ADA): the half-life never exceeds 5 % of the images seen so far. */
 export const EMA_RAMPUP = 0.05;
@@ -21,11 +21,28 @@ export function emaBeta(batch: number, halfLifeImages: number): number {
 /**
  * ema ← param + β (ema − param) for every trainable parameter; buffers (ȳ, fixed noise) are copied.
  * In 'js' mode (wasm, cpu) the arithmetic runs in a loop instead of ~4 kernels per tensor; in
- * 'fused' mode (torch) it is one kernel with the same float64 arithmetic.
+ * 'fused' mode (torch) it is one kernel with the same float64 arithmetic, in 'multi' mode one kernel
+ * for all parameters with that arithmetic.
  */
 export function updateEma(ema: Module, model: Module, beta: number, mode: AdamMode = defaultAdamMode()): void {
   const src = model.namedState();
   const trainable = new Set(model.namedParameters().keys());
+  if (mode === 'multi') {
+    // Buffers copied, every trainable parameter in one EMA_STEP_MULTI call.
+    const pairs: [tf.Variable, tf.Variable][] = [];
+    for (const [k, e] of ema.namedState()) {
+      const p = src.get(k)!;
+      if (trainable.has(k)) pairs.push([e, p]);
+      else e.assign(p);
+    }
+    for (let start = 0; start < pairs.length; start += MULTI_CHUNK) {
+      const part = pairs.slice(start, start + MULTI_CHUNK);
+      const outs = runMultiKernel(EMA_STEP_MULTI, part.flat(), { beta });
+      part.forEach(([e], i) => e.assign(outs[i]));
+      tf.dispose(outs);
+    }
+    return;
+  }
   tf.tidy(() => {
     for (const [k, e] of ema.namedState()) {
       const p = src.get(k)!;

@@ -30,6 +30,12 @@ export interface Trainable<L extends object = object> {
   elapsedSec: number;
   readonly kimg: number;
   trainStep(): Promise<L>;
+  /**
+   * Trainers that can keep a step's losses on the device: the loop sets deferLossReads and reads
+   * them (readLosses, which also checks them) at the logging cadence and before each snapshot.
+   */
+  deferLossReads?: boolean;
+  readLosses?(): Promise<L>;
   saveSnapshot(path: string): Promise<void>;
   /** Images written beside each snapshot (`grid-<kimg>.png`): samples or reconstructions. */
   writeSnapshotImages?(path: string): Promise<void>;
@@ -74,6 +80,8 @@ export async function runTraining<L extends object>(trainer: Trainable<L>, runDi
   };
   if (trainer.step === 0) await snapshot(); // the initial state: grids and metrics at 0 kimg
 
+  const deferred = typeof trainer.readLosses === 'function';
+  if (deferred) trainer.deferLossReads = true;
   let windowStart = performance.now();
   let windowImages = 0;
   let imgPerSec = 0;
@@ -81,7 +89,7 @@ export async function runTraining<L extends object>(trainer: Trainable<L>, runDi
     while (trainer.imagesSeen < total) {
       const t0 = performance.now();
       const snapBefore = Math.floor(trainer.kimg / cfg.snapshotKimg);
-      const losses = await trainer.trainStep();
+      let losses = await trainer.trainStep();
       // wasm's data() resolves as a microtask, so without this the event loop would never run:
       // no signal handlers (Ctrl-C), no progress-bar redraws.
       await new Promise((resolve) => setImmediate(resolve));
@@ -94,13 +102,17 @@ export async function runTraining<L extends object>(trainer: Trainable<L>, runDi
         windowStart = performance.now();
         windowImages = 0;
       }
+      const logNow = trainer.step % cfg.logSteps === 0 || trainer.imagesSeen >= total;
+      const atBoundary = Math.floor(trainer.kimg / cfg.snapshotKimg) > snapBefore || trainer.imagesSeen >= total;
+      const readNow = deferred && (logNow || atBoundary);
+      if (readNow) losses = await trainer.readLosses!();
       const info: StepInfo<L> = { step: trainer.step, kimg: trainer.kimg, totalKimg: cfg.kimg, imgPerSec, elapsedSec: trainer.elapsedSec, losses };
-      if (trainer.step % cfg.logSteps === 0 || trainer.imagesSeen >= total) {
+      if (logNow) {
         log.write({ step: trainer.step, kimg: round(trainer.kimg), ...roundAll(losses), ...trainer.logExtras?.(), img_per_sec: round(imgPerSec), elapsed_sec: round(trainer.elapsedSec), time: new Date().toISOString() });
       }
       hooks.onStep?.(info);
-      const atBoundary = Math.floor(trainer.kimg / cfg.snapshotKimg) > snapBefore || trainer.imagesSeen >= total;
       const stop = hooks.shouldStop?.() ?? false;
+      if (stop && deferred && !readNow) await trainer.readLosses!(); // checks the losses before the snapshot
       if (atBoundary || stop) await snapshot();
       if (stop) return { reason: 'stopped', snapshot: lastSnapshot, kimg: trainer.kimg, elapsedSec: trainer.elapsedSec };
     }

@@ -18,7 +18,8 @@ import { checkFinite } from './run-loop.js';
 import { gridLatents, writeSampleGrid } from './sampling.js';
 import { BatchIterator, type BatchIteratorState } from '../data/batches.js';
 import type { Dataset } from '../data/dataset.js';
-import { Rng, type RngState, tfSeed } from '../util/rng.js';
+import { Rng, type RngState } from '../util/rng.js';
+import { randomNormal } from '../engine/random.js';
 
 
 export interface StepLosses {
@@ -68,6 +69,14 @@ export class DecoderTrainer {
   /** When set, trainStep synchronises after each phase and records its wall time here (ms). */
   phaseTimes: { d: number; r1?: number; g: number } | null = null;
   profilePhases = false;
+  /**
+   * When set, trainStep reads nothing back from the backend (no host synchronisation on a GPU): the
+   * step's losses stay on the device until readLosses(), which the run loop calls at its logging
+   * cadence and before snapshots; trainStep then returns the losses last read.
+   */
+  deferLossReads = false;
+  private pendingLosses: { step: number; scalars: Record<string, tf.Scalar> } | null = null;
+  private lastLosses: StepLosses | null = null;
 
   constructor(
     readonly cfg: DecoderTrainConfig,
@@ -99,13 +108,16 @@ export class DecoderTrainer {
     return { train: this.cfg, generator: this.G.config, discriminator: { mbstdGroup: this.cfg.mbstdGroup } };
   }
 
-  /** Latents for one batch: z, and with probability mixingProb a second z and a crossover layer. */
+  /**
+   * Latents for one batch: z, and with probability mixingProb a second z and a crossover layer.
+   * Drawn on the backend where it can (engine/random.ts), seeded from the run's Rng.
+   */
   private sampleLatents(): { z: tf.Tensor2D; mix?: { z: tf.Tensor2D; crossover: number }; noiseSeed: number } {
     const { batch, latentSize, mixingProb } = this.cfg;
-    const z = tf.randomNormal([batch, latentSize], 0, 1, 'float32', tfSeed(this.rng.nextUint32())) as tf.Tensor2D;
+    const z = randomNormal([batch, latentSize], this.rng.nextUint32()) as tf.Tensor2D;
     const mixing = this.rng.next() < mixingProb;
     const mix = mixing
-      ? { z: tf.randomNormal([batch, latentSize], 0, 1, 'float32', tfSeed(this.rng.nextUint32())) as tf.Tensor2D, crossover: 1 + this.rng.int(this.G.numWs - 1) }
+      ? { z: randomNormal([batch, latentSize], this.rng.nextUint32()) as tf.Tensor2D, crossover: 1 + this.rng.int(this.G.numWs - 1) }
       : undefined;
     return { z, mix, noiseSeed: this.rng.nextUint32() };
   }
@@ -169,14 +181,33 @@ export class DecoderTrainer {
     updateEma(this.Gema, this.G, emaBeta(cfg.batch, emaHalfLifeImages(cfg.emaKimg, this.imagesSeen)));
     if (this.profilePhases) this.phaseTimes = { d: dMs, r1: r1Ms, g: await phase(scalars.loss_g) };
 
-    const losses: Record<string, number> = {};
-    for (const [k, t] of Object.entries(scalars)) {
-      losses[k] = (await t.data())[0];
-      t.dispose();
+    if (this.pendingLosses) tf.dispose(Object.values(this.pendingLosses.scalars)); // never read
+    this.pendingLosses = { step: this.step, scalars };
+    if (this.deferLossReads && this.lastLosses && !this.profilePhases) return this.lastLosses;
+    return this.readLosses();
+  }
+
+  /**
+   * The losses of the latest step (read from the backend if not read yet); throws
+   * NonFiniteLossError when one is NaN or infinite.
+   */
+  async readLosses(): Promise<StepLosses> {
+    const pending = this.pendingLosses;
+    if (!pending) {
+      if (!this.lastLosses) throw new Error('readLosses: no training step has run yet');
+      return this.lastLosses;
     }
+    this.pendingLosses = null;
+    const keys = Object.keys(pending.scalars);
+    const all = tf.stack(keys.map((k) => pending.scalars[k]));
+    const values = (await all.data()) as Float32Array;
+    tf.dispose([all, ...Object.values(pending.scalars)]);
+    const losses: Record<string, number> = {};
+    keys.forEach((k, i) => (losses[k] = values[i]));
+    this.lastLosses = losses as unknown as StepLosses;
     // Name the objective that went bad first, the logit statistics last.
-    checkFinite(losses, this.step, ['loss_d', 'r1', 'loss_g', 'd_real', 'd_fake']);
-    return losses as unknown as StepLosses;
+    checkFinite(losses, pending.step, ['loss_d', 'r1', 'loss_g', 'd_real', 'd_fake']);
+    return this.lastLosses;
   }
 
   loopState(): DecoderLoopState {
@@ -228,6 +259,8 @@ export class DecoderTrainer {
   }
 
   dispose(): void {
+    if (this.pendingLosses) tf.dispose(Object.values(this.pendingLosses.scalars));
+    this.pendingLosses = null;
     this.G.dispose();
     this.Gema.dispose();
     this.D.dispose();

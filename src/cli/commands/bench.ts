@@ -65,7 +65,10 @@ export function registerBench(program: Command): void {
     });
     let torch: string | null = null;
     if (opts.vsTorch) {
-      torch = addTorchReference(rows, Math.max(1, info.threads), opts.repeats, opts.warmup, info.backend === 'webgpu');
+      // The reference runs where lia ran: CUDA for webgpu (TF32 off unless --tf32 says, as WebGPU has
+      // none) and for torch --device cuda (TF32 as lia's: --tf32, else PyTorch's defaults).
+      const cuda = info.backend === 'webgpu' || opts.device === 'cuda';
+      torch = addTorchReference(rows, Math.max(1, info.threads), opts.repeats, opts.warmup, cuda, opts.tf32 ?? (info.backend === 'webgpu' ? 'off' : undefined));
       if (!torch) log('PyTorch not found (tried $LIA_PYTHON, python3, /usr/bin/python3; Debian: apt-get install python3-torch): continuing without the comparison\n');
     }
     if (opts.json) {
@@ -106,6 +109,8 @@ interface TrainOpts extends EngineOptions {
   vsTorch?: boolean;
   profile?: boolean;
   rounds: number;
+  countSteps: number;
+  phases: boolean;
 }
 
 function registerBenchTrain(bench: Command): void {
@@ -123,6 +128,8 @@ function registerBenchTrain(bench: Command): void {
       .option('--json', 'one JSON object')
       .option('--vs-torch', 'run the same architecture and batch through PyTorch on this machine (scripts/bench_train_torch.py)')
       .option('--profile', 'also list the kernels that cost most in one step')
+      .option('--no-phases', 'no read inside the steps (the throughput of a training run; on a GPU the host then runs ahead): no D/R1/G times, on both sides')
+      .addOption(new Option('--count-steps <n>', 'after timing, count kernel calls per step over this many whole steps (tf.profile; 0: no count)').argParser((v) => (v === '0' ? 0 : parsePositiveInt(v))).default(16))
       .addOption(new Option('--rounds <n>', 'with --vs-torch: alternate lia and PyTorch n times and report medians (a noisy machine moves both)').argParser(parsePositiveInt).default(1)),
   ).action(async (opts: TrainOpts) => {
     const info = await initEngineFrom(opts);
@@ -134,18 +141,27 @@ function registerBenchTrain(bench: Command): void {
       steps: opts.steps,
       warmup: opts.warmup,
       config: { ...model, mapping: opts.mapping },
+      countSteps: opts.countSteps,
+      tf32: opts.tf32,
+      phases: opts.phases,
     };
     const cfg = benchConfig(bo);
     const log = (s: string) => (opts.json ? undefined : process.stderr.write(s));
     log(`bench train: ${opts.res}×${opts.res}×${opts.channels}, batch ${opts.batch}, ${opts.preset} model (latent ${cfg.latentSize}, widths min(${cfg.widthMax}, ${cfg.widthBase}/r)), ${opts.mapping} mapping, R1 every ${cfg.r1Interval}; backend ${info.backend}, ${info.threads} thread(s)\n`);
     const oursRuns: Awaited<ReturnType<typeof benchTrain>>[] = [];
     const torchRuns: NonNullable<ReturnType<typeof benchTrainTorch>>[] = [];
+    // Wall-clock windows (Unix seconds) of each side's runs, to match with a GPU monitor's samples.
+    const windows: { who: 'lia' | 'torch'; from: number; to: number }[] = [];
     for (let round = 0; round < (opts.vsTorch ? opts.rounds : 1); round++) {
       if (opts.rounds > 1) log(`round ${round + 1}/${opts.rounds}\n`);
-      oursRuns.push(await benchTrain(bo, (i, ms) => log(`  step ${i + 1}/${bo.warmup + bo.steps}: ${ms.toFixed(0)} ms\n`)));
+      const t0 = Date.now() / 1000;
+      oursRuns.push(await benchTrain({ ...bo, countSteps: round === 0 ? bo.countSteps : 0 }, (i, ms) => log(`  step ${i + 1}/${bo.warmup + bo.steps}: ${ms.toFixed(0)} ms\n`)));
+      windows.push({ who: 'lia', from: t0, to: Date.now() / 1000 });
       if (opts.vsTorch) {
         log('running the PyTorch reference …\n');
+        const t1 = Date.now() / 1000;
         const t = benchTrainTorch(bo, Math.max(1, info.threads), info.backend === 'webgpu' || opts.device === 'cuda' ? 'cuda' : 'cpu');
+        windows.push({ who: 'torch', from: t1, to: Date.now() / 1000 });
         if (!t) {
           log('PyTorch not found (tried $LIA_PYTHON, python3, /usr/bin/python3): continuing without the comparison\n');
           break;
@@ -154,7 +170,7 @@ function registerBenchTrain(bench: Command): void {
         log(`  lia ${oursRuns.at(-1)!.img_per_sec.toFixed(1)} img/s, PyTorch ${t.img_per_sec.toFixed(1)} img/s\n`);
       }
     }
-    const ours = medianRun(oursRuns);
+    const ours = { ...medianRun(oursRuns), ...pickCounts(oursRuns[0]) };
     const torch = torchRuns.length ? medianRun(torchRuns) : null;
     const ratios = torchRuns.map((t, i) => oursRuns[i].img_per_sec / t.img_per_sec);
     let top: { kernel: string; ms: number; calls: number }[] = [];
@@ -178,12 +194,14 @@ function registerBenchTrain(bench: Command): void {
           img_per_sec_per_round: oursRuns.map((r) => r.img_per_sec),
           torch_img_per_sec_per_round: torchRuns.map((r) => r.img_per_sec),
           top_kernels: top,
+          phases: opts.phases,
+          windows,
         }),
       );
       return;
     }
-    const rows: (string | number)[][] = [['lia (' + info.backend + ')', ours.img_per_sec, ours.ms_per_step, ours.ms_d, ours.ms_r1 ?? '', ours.ms_g, ours.peak_rss_mb, `${(ours.g_params / 1e6).toFixed(3)} / ${(ours.d_params / 1e6).toFixed(3)}`]];
-    if (torch) rows.push([`PyTorch ${torch.torch_version} (${torch.device})`, torch.img_per_sec, torch.ms_per_step, torch.ms_d, torch.ms_r1 ?? '', torch.ms_g, torch.peak_rss_mb, `${(torch.g_params / 1e6).toFixed(3)} / ${(torch.d_params / 1e6).toFixed(3)}`]);
+    const rows: (string | number)[][] = [['lia (' + info.backend + ')', ours.img_per_sec, ours.ms_per_step, ours.ms_d ?? '', ours.ms_r1 ?? '', ours.ms_g ?? '', ours.peak_rss_mb, `${(ours.g_params / 1e6).toFixed(3)} / ${(ours.d_params / 1e6).toFixed(3)}`]];
+    if (torch) rows.push([`PyTorch ${torch.torch_version} (${torch.device})`, torch.img_per_sec, torch.ms_per_step, torch.ms_d ?? '', torch.ms_r1 ?? '', torch.ms_g ?? '', torch.peak_rss_mb, `${(torch.g_params / 1e6).toFixed(3)} / ${(torch.d_params / 1e6).toFixed(3)}`]);
     console.log(formatTable(['', 'img/s', 'ms/step', 'D step', 'R1 step', 'G step', 'peak RSS MB', 'G / D params (M)'], rows));
     const goal = info.backend === 'torch' ? '≥ 0.8× on torch' : info.backend === 'wasm' ? '≥ 0.3× on wasm' : 'none set';
     if (torch)
@@ -191,6 +209,8 @@ function registerBenchTrain(bench: Command): void {
         `lia / PyTorch img/s: ${median(ratios).toFixed(2)}× (goal ${goal})` +
           (ratios.length > 1 ? `: the median of the per-round ratios ${ratios.map((r) => r.toFixed(2)).join(', ')} (${ratios.length} alternating rounds; the table shows median runs)` : ''),
       );
+    if (ours.kernel_calls_per_step !== undefined)
+      console.log(`kernel calls per step: ${ours.kernel_calls_per_step.toFixed(0)}${ours.native_calls_per_step !== undefined ? ` (native calls ${ours.native_calls_per_step.toFixed(0)})` : ''}, over ${ours.count_steps} steps; most: ${Object.entries(ours.kernel_calls_by_name ?? {}).slice(0, 8).map(([k, n]) => `${k} ${n.toFixed(0)}`).join(', ')}`);
     if (top.length) console.log('\nkernels by time in one step:\n' + formatTable(['kernel', 'ms', 'calls'], top.map((t) => [t.kernel, t.ms, t.calls])));
   });
 }
@@ -201,6 +221,8 @@ interface DriftOpts {
   threads?: number;
   json?: boolean;
   out?: string;
+  device?: 'cpu' | 'cuda';
+  tf32?: 'on' | 'off';
 }
 
 function registerBenchStudio(bench: Command): void {
@@ -240,11 +262,13 @@ function registerBenchDrift(bench: Command): void {
     .addOption(new Option('--threads <n>', 'threads of the torch and wasm backends').argParser(parsePositiveInt))
     .option('--json', 'one JSON object')
     .option('--out <file>', 'also write the JSON result to this file')
+    .addOption(new Option('--device <name>', 'where the torch backend computes').choices(['cpu', 'cuda']))
+    .addOption(new Option('--tf32 <on|off>', 'torch on CUDA: TF32 in convolutions and matrix products (default as PyTorch: convolutions on)').choices(['on', 'off']))
     .action(async (opts: DriftOpts) => {
       const backends = opts.backends.split(',').map((b) => b.trim()) as BackendName[];
       for (const b of backends) if (!BACKENDS.includes(b)) throw new Error(`--backends: unknown backend '${b}'; expected some of ${BACKENDS.join(', ')}`);
       const log = (s: string) => (opts.json ? undefined : process.stderr.write(s));
-      const r = await benchDrift({ steps: opts.steps, backends, threads: opts.threads ?? 2, config: {} }, log);
+      const r = await benchDrift({ steps: opts.steps, backends, threads: opts.threads ?? 2, config: {}, device: opts.device, tf32: opts.tf32 }, log);
       const result = { date: new Date().toISOString(), ...r };
       if (opts.out) writeFileSync(opts.out, JSON.stringify(result, null, 1) + '\n');
       if (opts.json) return console.log(JSON.stringify(result));
@@ -265,6 +289,12 @@ function registerBenchDrift(bench: Command): void {
       );
       console.log('drift = max over the losses of |backend − cpu| / max(|cpu|, 1e-3) at that step; weights: ‖Δw‖ / ‖w‖ over all of G; worst variable: max|Δw| / max|w|');
     });
+}
+
+/** The kernel counts of a run (the first round counts them). */
+function pickCounts(r: Awaited<ReturnType<typeof benchTrain>>) {
+  const { kernel_calls_per_step, native_calls_per_step, kernel_calls_by_name, count_steps } = r;
+  return { kernel_calls_per_step, native_calls_per_step, kernel_calls_by_name, count_steps };
 }
 
 /** The run with the median img/s. */

@@ -23,6 +23,11 @@ export interface TorchAddon {
   /** 'cpu', 'cuda' or 'cuda:N' (CUDA only when built against a CUDA libtorch); only before tensors exist. */
   setDevice(name: string): string;
   getThreads(): number;
+  /** Whether cuDNN convolutions / cuBLAS matrix products may use TF32 (CUDA); returns the flags in force. */
+  setTF32(convs: boolean, matmuls: boolean): { convs: boolean; matmuls: boolean };
+  getTF32(): { convs: boolean; matmuls: boolean };
+  /** Waits for every queued kernel of the device (CUDA); returns at once on the CPU. */
+  sync(): void;
   torchVersion: string;
   cuda: boolean;
 }

@@ -29,6 +29,8 @@ export class TorchBackend extends tf.KernelBackend {
   private readonly entries = new Map<DataId, Entry>();
   private readonly scratch = new Int32Array(SCRATCH);
   private disposed = false;
+  /** Native op calls so far (for `lia bench train`'s kernel counts). */
+  nativeCalls = 0;
 
   constructor(addon: TorchAddon) {
     super();
@@ -153,6 +155,7 @@ export class TorchBackend extends tf.KernelBackend {
     if (code === undefined) throw new Error(`torch backend: the native addon has no op '${name}' (rebuild it with \`npm run build:torch\`)`);
     const handles = new Array<number>(inputs.length);
     for (let i = 0; i < inputs.length; i++) handles[i] = this.handle(inputs[i]);
+    this.nativeCalls++;
     this.addon.run(code, outDtype === null ? -1 : DTYPE_CODES[outDtype as NumericDtype], handles, attrs);
     const s = this.scratch;
     const count = s[0];

@@ -4,7 +4,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { TorchBackend, TorchTensorInfo } from './backend.js';
 import { DTYPE_CODES } from './addon.js';
-import { ADAM_STEP, EMA_STEP, FUSED_LEAKY_RELU, FUSED_LEAKY_RELU_GRAD, registerFusedGradients } from '../fused.js';
+import { ADAM_STEP, ADAM_STEP_MULTI, EMA_STEP, EMA_STEP_MULTI, FUSED_LEAKY_RELU, FUSED_LEAKY_RELU_GRAD, FUSED_STYLED_CONV, FUSED_STYLED_CONV_GRAD, registerFusedGradients } from '../fused.js';
+import { RANDOM_NORMAL } from '../random.js';
 
 export const TORCH_BACKEND = 'torch';
 
@@ -75,6 +76,14 @@ export function registerTorchKernels(): void {
   kernel(FUSED_LEAKY_RELU_GRAD, ['dy', 'x'], (ins, a, b) => b.run1('FusedLeakyReluGrad', ins, [num(a.alpha), num(a.gain, 1)], 'float32'));
   kernel(ADAM_STEP, ['p', 'g', 'm', 'v'], (ins, a, b) => b.runOp('AdamStep', ins, [num(a.beta1), num(a.beta2), num(a.stepSize), num(a.epsHat)]));
   kernel(EMA_STEP, ['ema', 'p'], (ins, a, b) => b.run1('EmaStep', ins, [num(a.beta)], 'float32'));
+  const styledAttrs = (a: Attrs) => [num(a.wScale), num(a.upsample), num(a.demodulate), num(a.hasNoise), num(a.act), num(a.alpha, 0.2), num(a.gain, 1)];
+  kernel(FUSED_STYLED_CONV, ['x', 's', 'weight', 'bias', 'noise', 'strength'], (ins, a, b) => b.run1('StyledConv', ins, styledAttrs(a), 'float32'));
+  kernel(FUSED_STYLED_CONV_GRAD, ['x', 's', 'weight', 'bias', 'noise', 'strength', 'dy'], (ins, a, b) => b.runOp('StyledConvGrad', ins, styledAttrs(a)));
+  // All parameters in one native call; inputs in the order the caller named them (fused.ts).
+  listKernel(ADAM_STEP_MULTI, (ins, a, b) => b.runOp('AdamStepMulti', ins, [num(a.beta1), num(a.beta2), num(a.stepSize), num(a.epsHat)]));
+  listKernel(EMA_STEP_MULTI, (ins, a, b) => b.runOp('EmaStepMulti', ins, [num(a.beta)]));
+  // Normal draws from libtorch's generator on the tensors' device (engine/random.ts).
+  kernel(RANDOM_NORMAL, [], (_i, a, b) => b.run1('RandomNormal', [], [num(a.seed), num(a.mean), num(a.stdDev, 1), ...(a.shape as number[])], 'float32'));
   kernel('Step', ['x'], ([x], a, b) => b.run1('Step', [x], [num(a.alpha)], x.dtype));
   kernel('ClipByValue', ['x'], ([x], a, b) => b.run1('ClipByValue', [x], [num(a.clipValueMin), num(a.clipValueMax)], x.dtype));
   kernel('EluGrad', ['dy', 'y'], (ins, _a, b) => b.run1('EluGrad', ins, [], 'float32'));
