@@ -19,6 +19,7 @@ import { gridLatents, writeSampleGrid } from './sampling.js';
 import { BatchIterator, type BatchIteratorState } from '../data/batches.js';
 import type { Dataset } from '../data/dataset.js';
 import { Rng, type RngState, tfSeed } from '../util/rng.js';
+import { DiscriminatorAugment, type AugmentState } from '../augment/index.js';
 
 
 export interface StepLosses {
@@ -27,6 +28,8 @@ export interface StepLosses {
   d_real: number; // mean logit on reals
   d_fake: number; // mean logit on fakes
   r1?: number; // the unscaled penalty E‖∇c(x)‖², on R1 steps
+  d_real_sign?: number; // ADA: mean sign(D(augmented real)), this step's share of r_t
+  augment_p?: number; // augmentation probability after this step (when augmenting)
 }
 
 export interface DecoderLoopState {
@@ -37,6 +40,7 @@ export interface DecoderLoopState {
   gOptStep: number;
   dOptStep: number;
   elapsedSec: number;
+  augment?: AugmentState; // absent in runs from before src/augment
 }
 
 export function generatorConfigFrom(cfg: DecoderTrainConfig, channels: number): GeneratorConfig {
@@ -62,6 +66,8 @@ export class DecoderTrainer {
   readonly dOpt: Adam;
   readonly rng: Rng;
   readonly data: BatchIterator;
+  /** What D sees of every real and generated image (src/augment; off unless cfg.augment says). */
+  readonly augment: DiscriminatorAugment;
   step = 0;
   imagesSeen = 0;
   elapsedSec = 0;
@@ -89,6 +95,7 @@ export class DecoderTrainer {
     this.dOpt = new Adam(this.D.namedParameters(), { lr: cfg.lr * c, beta1: 0, beta2: 0.99 ** c, eps: 1e-8 });
     this.rng = new Rng(cfg.seed + 2);
     this.data = new BatchIterator(dataset, { batchSize: cfg.batch, split: 'train', seed: cfg.seed + 3, mirror: cfg.mirror });
+    this.augment = new DiscriminatorAugment(cfg, cfg.batch, cfg.seed + 5);
   }
 
   get kimg(): number {
@@ -115,6 +122,7 @@ export class DecoderTrainer {
     const cfg = this.cfg;
     const batch = this.data.next();
     const real = tf.tensor4d(batch.data, batch.shape);
+    const realAug = this.augment.apply(real); // R1 below is taken w.r.t. these augmented reals
     const scalars: Record<string, tf.Scalar> = {};
     // Phase timing for `lia bench train`: reading a loss value waits for the backend to finish.
     let mark = performance.now();
@@ -131,8 +139,9 @@ export class DecoderTrainer {
     const dLat = this.sampleLatents();
     const fake = tf.tidy(() => this.G.forward(dLat.z, { mix: dLat.mix, noiseSeed: dLat.noiseSeed }));
     scalars.loss_d = this.dOpt.minimize(() => {
-      const realLogits = this.D.forward(real);
-      const fakeLogits = this.D.forward(fake);
+      const realLogits = this.D.forward(realAug);
+      const fakeLogits = this.D.forward(this.augment.apply(fake));
+      if (this.augment.adaptive) scalars.d_real_sign = tf.keep(tf.mean(tf.sign(realLogits)));
       scalars.d_real = tf.keep(tf.mean(realLogits));
       scalars.d_fake = tf.keep(tf.mean(fakeLogits));
       return dLogisticLoss(realLogits, fakeLogits);
@@ -145,18 +154,18 @@ export class DecoderTrainer {
     if (isLazyR1Step(this.step, cfg.r1Gamma, cfg.r1Interval)) {
       const weight = lazyR1Weight(cfg.r1Gamma, cfg.r1Interval);
       const value = this.dOpt.minimize(() => {
-        const p = r1Penalty((x) => this.D.forward(x), real);
+        const p = r1Penalty((x) => this.D.forward(x), realAug);
         scalars.r1 = tf.keep(p.clone());
         return tf.mul(p, weight) as tf.Scalar;
       });
       r1Ms = await phase(value);
       value.dispose();
     }
-    real.dispose();
+    tf.dispose([real, realAug]);
 
     // 3. G step.
     const gLat = this.sampleLatents();
-    scalars.loss_g = this.gOpt.minimize(() => gNonSaturatingLoss(this.D.forward(this.G.forward(gLat.z, { mix: gLat.mix, noiseSeed: gLat.noiseSeed }))));
+    scalars.loss_g = this.gOpt.minimize(() => gNonSaturatingLoss(this.D.forward(this.augment.apply(this.G.forward(gLat.z, { mix: gLat.mix, noiseSeed: gLat.noiseSeed })))));
 
     // 4. Running mean of y, then the EMA generator.
     tf.tidy(() => {
@@ -176,6 +185,8 @@ export class DecoderTrainer {
     }
     // Name the objective that went bad first, the logit statistics last.
     checkFinite(losses, this.step, ['loss_d', 'r1', 'loss_g', 'd_real', 'd_fake']);
+    if (losses.d_real_sign !== undefined) this.augment.observe(losses.d_real_sign);
+    if (this.augment.active) losses.augment_p = this.augment.p;
     return losses as unknown as StepLosses;
   }
 
@@ -188,6 +199,7 @@ export class DecoderTrainer {
       gOptStep: this.gOpt.step,
       dOptStep: this.dOpt.step,
       elapsedSec: this.elapsedSec,
+      augment: this.augment.getState(),
     };
   }
 
@@ -224,6 +236,7 @@ export class DecoderTrainer {
     trainer.data.setState(st.data);
     trainer.gOpt.step = st.gOptStep;
     trainer.dOpt.step = st.dOptStep;
+    if (st.augment) trainer.augment.setState(st.augment);
     return trainer;
   }
 
