@@ -1,8 +1,8 @@
 // Differentiable affine resampling of a batch of NHWC images, one 2×3 matrix per image, on every
 // backend. tfjs registers no gradient for tf.image.transform (ENGINE.md), so the warp is built here:
 // the source coordinates and bilinear weights are computed on the device from the matrices (no
-// gradient: they depend on the random draws only), the four neighbours are read with one GatherV2
-// and blended; the backward pass is the transpose, a scatter-add of the weighted output gradient
+// gradient: they depend on the random draws only), the four neighbours are read with one gather
+// (GatherNd) and blended; the backward pass is the transpose, a scatter-add of the weighted output gradient
 // (UnsortedSegmentSum where the backend has it — cpu, torch, webgpu — else ScatterNd, as on wasm).
 // Second-order gradients do not flow through the warp (R1 is taken w.r.t. the augmented reals).
 import * as tf from '@tensorflow/tfjs';
@@ -46,31 +46,27 @@ export function warpIndices(mats: ArrayLike<number>, n: number, h: number, w: nu
     const col = (k: number) => tf.slice(a, [0, k], [n, 1]);
     const sx = tf.add(tf.add(tf.add(tf.mul(col(0), bx), tf.mul(col(1), by)), col(2)), (w - 1) / 2);
     const sy = tf.add(tf.add(tf.add(tf.mul(col(3), bx), tf.mul(col(4), by)), col(5)), (h - 1) / 2);
-    const x0 = tf.floor(sx);
-    const y0 = tf.floor(sy);
-    const fx = tf.sub(sx, x0);
-    const fy = tf.sub(sy, y0);
+    // Per axis: the two neighbours (reflected or clamped) and their weights (0 outside for zeros).
+    const axis = (src: tf.Tensor, size: number): Array<{ at: tf.Tensor; wt: tf.Tensor }> => {
+      const lo = tf.floor(src);
+      const frac = tf.sub(src, lo);
+      return [[lo, tf.sub(1, frac)], [tf.add(lo, 1), frac]].map(([i, wt]) => {
+        if (border === 'reflect') return { at: reflect(i, size), wt };
+        const inside = tf.cast(tf.logicalAnd(tf.greaterEqual(i, 0), tf.lessEqual(i, size - 1)), 'float32');
+        return { at: tf.clipByValue(i, 0, size - 1), wt: tf.mul(wt, inside) };
+      });
+    };
+    const xs = axis(sx, w);
+    const ys = axis(sy, h);
     const offset = tf.mul(tf.range(0, n, 1, 'float32').reshape([n, 1]), hw);
+    const rows = ys.map((y) => ({ at: tf.add(tf.mul(y.at, w), offset), wt: y.wt }));
     const idx: tf.Tensor[] = [];
     const wts: tf.Tensor[] = [];
-    for (const [dy, dx] of [[0, 0], [0, 1], [1, 0], [1, 1]]) {
-      let xi = dx ? tf.add(x0, 1) : x0;
-      let yi = dy ? tf.add(y0, 1) : y0;
-      let wt = tf.mul(dx ? fx : tf.sub(1, fx), dy ? fy : tf.sub(1, fy));
-      if (border === 'reflect') {
-        xi = reflect(xi, w);
-        yi = reflect(yi, h);
-      } else {
-        const inside = tf.logicalAnd(
-          tf.logicalAnd(tf.greaterEqual(xi, 0), tf.lessEqual(xi, w - 1)),
-          tf.logicalAnd(tf.greaterEqual(yi, 0), tf.lessEqual(yi, h - 1)),
-        );
-        wt = tf.mul(wt, tf.cast(inside, 'float32'));
-        xi = tf.clipByValue(xi, 0, w - 1);
-        yi = tf.clipByValue(yi, 0, h - 1);
+    for (const y of rows) {
+      for (const x of xs) {
+        idx.push(tf.add(y.at, x.at));
+        wts.push(tf.mul(y.wt, x.wt));
       }
-      idx.push(tf.add(tf.add(tf.mul(yi, w), xi), offset));
-      wts.push(wt);
     }
     return {
       idx: tf.cast(tf.concat(idx, 0).reshape([4 * n * hw]), 'int32') as tf.Tensor1D,
@@ -99,7 +95,10 @@ export function affineWarp(x: tf.Tensor4D, mats: ArrayLike<number>, border: Bord
     const warp = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
       const [input, save] = args as [tf.Tensor, tf.GradSaveFunc];
       save([idx, wts]);
-      const gathered = tf.gather(tf.reshape(input, [rows, c]), idx).reshape([4, rows, c]);
+      // GatherNd rather than GatherV2: the torch backend's GatherV2 reads the index range back to
+      // the host (a device sync per call on CUDA); GatherNd does not. tfjs has no GatherNd
+      // gradient, but this function brings its own.
+      const gathered = tf.gatherND(tf.reshape(input, [rows, c]), tf.reshape(idx, [4 * rows, 1])).reshape([4, rows, c]);
       const value = tf.sum(tf.mul(gathered, wts), 0).reshape([n, h, w, c]);
       return {
         value,
