@@ -12,7 +12,12 @@
 # EVAL_IMAGES (images for FID/SWD, default 10000), MODELS (where the packed folders go, default models),
 # CURVE_KIMG (the metric curve evaluates a snapshot every CURVE_KIMG kimg, default 80), ENC_ARGS
 # (extra lia train-encoder options, e.g. "--width-base 1024 --width-max 256 --lr-decay 0.5" for the
-# wider encoder; recorded in the manifest's command).
+# wider encoder; recorded in the manifest's command), DEC_ARGS (extra lia train-decoder options for a
+# new decoder run, e.g. "--preset small --augment ada --batch 64" for the emoji model at the small
+# preset with adaptive discriminator augmentation; a --preset there replaces the default quick; a
+# resumed run keeps the options it was started with, so use a fresh RUNS folder for a new recipe;
+# recorded in the manifest's command). Without --augment, train-decoder's default applies: ada for
+# training sets under 30,000 images (emoji), off for Fashion-MNIST.
 # Stages: the dataset's feature networks when not committed (emoji: results/features/emoji-*) →
 # per model: decoder (lia train-decoder, the quick architecture, longer) → export-decoder → FID/SWD
 # of the final decoder and the metric curve → encoder (lia train-encoder) → export-encoder →
@@ -106,7 +111,10 @@ model() {
   local short=${PREFIX%%[0-9]*}
   local dec_root=$RUNS/$short-$name-decoder enc_root=$RUNS/$short-$name-encoder run
   [ "$data" = fmnist ] && dec_root=$RUNS/fm-$name-decoder enc_root=$RUNS/fm-$name-encoder
-  stage "$dec_root" "$DEC_KIMG" train-decoder --preset quick --mapping "$mapping" --data "$SPEC" --resolution "$RES" --snapshot-kimg 20 || return 0
+  local dec_preset=(--preset quick)
+  case " ${DEC_ARGS:-} " in *" --preset "*) dec_preset=() ;; esac
+  # shellcheck disable=SC2086 # DEC_ARGS is a list of options
+  stage "$dec_root" "$DEC_KIMG" train-decoder "${dec_preset[@]}" --mapping "$mapping" --data "$SPEC" --resolution "$RES" --snapshot-kimg 20 ${DEC_ARGS:-} || return 0
   run=$(newest_run "$dec_root")
   local decoder=$RUNS/$PREFIX-$name-decoder.safetensors
   [ -f "$decoder" ] || lia export-decoder --ckpt "$(newest_snapshot "$run")" --out "$decoder"
@@ -125,7 +133,7 @@ model() {
   lia pack-model --ckpt "$encoder" --out "$MODELS/$PREFIX-$name" --title "$title" --threads "$THREADS" \
     --metrics "$RUNS/$PREFIX-$name-reconstruction.json" --sample-metrics "$RUNS/$PREFIX-$name-decoder-metrics.jsonl" \
     --decoder "$(newest_snapshot "$(newest_run "$dec_root")")" --trained-on "$(node -e 'console.log(`${require("os").cpus()[0].model.trim()}, ${require("os").cpus().length} cores`)'), torch backend, $THREADS thread(s) per model" \
-    --command "${ENC_ARGS:+ENC_ARGS='$ENC_ARGS' }DEC_KIMG=$DEC_KIMG ENC_KIMG=$ENC_KIMG scripts/train-models.sh $data $name"
+    --command "${DEC_ARGS:+DEC_ARGS='$DEC_ARGS' }${ENC_ARGS:+ENC_ARGS='$ENC_ARGS' }DEC_KIMG=$DEC_KIMG ENC_KIMG=$ENC_KIMG scripts/train-models.sh $data $name"
 }
 
 features

@@ -2,8 +2,9 @@
 // once at the edge and saved beside every run and snapshot.
 import type { MappingKind } from '../models/generator.js';
 import type { Coupling } from '../models/invertible.js';
+import { validateAugmentOptions, type AugmentOptions } from '../augment/index.js';
 
-export interface DecoderTrainConfig {
+export interface DecoderTrainConfig extends AugmentOptions {
   data: string; // dataset spec (see src/data): fashion-mnist, shapes, a folder, …
   dataDir?: string; // IDX folder for fashion-mnist/mnist
   resolution: number; // image side, power of two ≥ 8
@@ -102,4 +103,5 @@ export function validateDecoderConfig(c: DecoderTrainConfig): void {
   if (c.mapping !== 'invertible' && c.mapping !== 'mlp') fail('mapping', c.mapping, "'invertible' or 'mlp'");
   if (c.coupling !== 'additive' && c.coupling !== 'affine') fail('coupling', c.coupling, "'additive' or 'affine'");
   if (!Number.isInteger(c.seed) || c.seed < 0) fail('seed', c.seed, 'a non-negative integer');
+  validateAugmentOptions(c); // augment, augmentP, adaTarget, augmentPipe (src/augment)
 }

@@ -20,6 +20,7 @@ import { BatchIterator, type BatchIteratorState } from '../data/batches.js';
 import type { Dataset } from '../data/dataset.js';
 import { Rng, type RngState } from '../util/rng.js';
 import { randomNormal } from '../engine/random.js';
+import { DiscriminatorAugment, type AugmentState } from '../augment/index.js';
 
 
 export interface StepLosses {
@@ -28,6 +29,8 @@ export interface StepLosses {
   d_real: number; // mean logit on reals
   d_fake: number; // mean logit on fakes
   r1?: number; // the unscaled penalty E‖∇c(x)‖², on R1 steps
+  d_real_sign?: number; // ADA: mean sign(D(augmented real)), this step's share of r_t
+  augment_p?: number; // augmentation probability after this step (when augmenting)
 }
 
 export interface DecoderLoopState {
@@ -38,6 +41,7 @@ export interface DecoderLoopState {
   gOptStep: number;
   dOptStep: number;
   elapsedSec: number;
+  augment?: AugmentState; // absent in runs from before src/augment
 }
 
 export function generatorConfigFrom(cfg: DecoderTrainConfig, channels: number): GeneratorConfig {
@@ -63,6 +67,8 @@ export class DecoderTrainer {
   readonly dOpt: Adam;
   readonly rng: Rng;
   readonly data: BatchIterator;
+  /** What D sees of every real and generated image (src/augment; off unless cfg.augment says). */
+  readonly augment: DiscriminatorAugment;
   step = 0;
   imagesSeen = 0;
   elapsedSec = 0;
@@ -75,7 +81,13 @@ export class DecoderTrainer {
    * cadence and before snapshots; trainStep then returns the losses last read.
    */
   deferLossReads = false;
-  private pendingLosses: { step: number; scalars: Record<string, tf.Scalar> } | null = null;
+  private pendingLosses: { step: number; augmentP: number; scalars: Record<string, tf.Scalar> } | null = null;
+  /**
+   * ADA: each step's mean sign(D(real)), kept on the device and read in one go when the controller
+   * adjusts p (every adaInterval steps): one synchronisation per interval, whether or not the
+   * losses are read, and the controller sees every step in order.
+   */
+  private adaSigns: tf.Scalar[] = [];
   private lastLosses: StepLosses | null = null;
 
   constructor(
@@ -98,6 +110,7 @@ export class DecoderTrainer {
     this.dOpt = new Adam(this.D.namedParameters(), { lr: cfg.lr * c, beta1: 0, beta2: 0.99 ** c, eps: 1e-8 });
     this.rng = new Rng(cfg.seed + 2);
     this.data = new BatchIterator(dataset, { batchSize: cfg.batch, split: 'train', seed: cfg.seed + 3, mirror: cfg.mirror });
+    this.augment = new DiscriminatorAugment(cfg, cfg.batch, cfg.seed + 5);
   }
 
   get kimg(): number {
@@ -127,6 +140,7 @@ export class DecoderTrainer {
     const cfg = this.cfg;
     const batch = this.data.next();
     const real = tf.tensor4d(batch.data, batch.shape);
+    const realAug = this.augment.apply(real); // R1 below is taken w.r.t. these augmented reals
     const scalars: Record<string, tf.Scalar> = {};
     // Phase timing for `lia bench train`: reading a loss value waits for the backend to finish.
     let mark = performance.now();
@@ -143,8 +157,12 @@ export class DecoderTrainer {
     const dLat = this.sampleLatents();
     const fake = tf.tidy(() => this.G.forward(dLat.z, { mix: dLat.mix, noiseSeed: dLat.noiseSeed }));
     scalars.loss_d = this.dOpt.minimize(() => {
-      const realLogits = this.D.forward(real);
-      const fakeLogits = this.D.forward(fake);
+      const realLogits = this.D.forward(realAug);
+      const fakeLogits = this.D.forward(this.augment.apply(fake));
+      if (this.augment.adaptive) {
+        scalars.d_real_sign = tf.keep(tf.mean(tf.sign(realLogits)));
+        this.adaSigns.push(tf.keep(scalars.d_real_sign.clone()));
+      }
       scalars.d_real = tf.keep(tf.mean(realLogits));
       scalars.d_fake = tf.keep(tf.mean(fakeLogits));
       return dLogisticLoss(realLogits, fakeLogits);
@@ -157,18 +175,18 @@ export class DecoderTrainer {
     if (isLazyR1Step(this.step, cfg.r1Gamma, cfg.r1Interval)) {
       const weight = lazyR1Weight(cfg.r1Gamma, cfg.r1Interval);
       const value = this.dOpt.minimize(() => {
-        const p = r1Penalty((x) => this.D.forward(x), real);
+        const p = r1Penalty((x) => this.D.forward(x), realAug);
         scalars.r1 = tf.keep(p.clone());
         return tf.mul(p, weight) as tf.Scalar;
       });
       r1Ms = await phase(value);
       value.dispose();
     }
-    real.dispose();
+    tf.dispose([real, realAug]);
 
     // 3. G step.
     const gLat = this.sampleLatents();
-    scalars.loss_g = this.gOpt.minimize(() => gNonSaturatingLoss(this.D.forward(this.G.forward(gLat.z, { mix: gLat.mix, noiseSeed: gLat.noiseSeed }))));
+    scalars.loss_g = this.gOpt.minimize(() => gNonSaturatingLoss(this.D.forward(this.augment.apply(this.G.forward(gLat.z, { mix: gLat.mix, noiseSeed: gLat.noiseSeed })))));
 
     // 4. Running mean of y, then the EMA generator.
     tf.tidy(() => {
@@ -181,10 +199,21 @@ export class DecoderTrainer {
     updateEma(this.Gema, this.G, emaBeta(cfg.batch, emaHalfLifeImages(cfg.emaKimg, this.imagesSeen)));
     if (this.profilePhases) this.phaseTimes = { d: dMs, r1: r1Ms, g: await phase(scalars.loss_g) };
 
+    if (this.augment.adaptive && this.augment.dueForAdjustment(this.adaSigns.length)) await this.observeAdaSigns();
     if (this.pendingLosses) tf.dispose(Object.values(this.pendingLosses.scalars)); // never read
-    this.pendingLosses = { step: this.step, scalars };
+    this.pendingLosses = { step: this.step, augmentP: this.augment.p, scalars };
     if (this.deferLossReads && this.lastLosses && !this.profilePhases) return this.lastLosses;
     return this.readLosses();
+  }
+
+  /** Hands the buffered signs of D(real) to the ADA controller (which may change p). */
+  private async observeAdaSigns(): Promise<void> {
+    if (this.adaSigns.length === 0) return;
+    const all = tf.stack(this.adaSigns);
+    const values = (await all.data()) as Float32Array;
+    tf.dispose([all, ...this.adaSigns]);
+    this.adaSigns = [];
+    for (const v of values) this.augment.observe(v);
   }
 
   /**
@@ -206,6 +235,7 @@ export class DecoderTrainer {
     keys.forEach((k, i) => (losses[k] = values[i]));
     this.lastLosses = losses as unknown as StepLosses;
     // Name the objective that went bad first, the logit statistics last.
+    if (this.augment.active) losses.augment_p = pending.augmentP;
     checkFinite(losses, pending.step, ['loss_d', 'r1', 'loss_g', 'd_real', 'd_fake']);
     return this.lastLosses;
   }
@@ -219,6 +249,7 @@ export class DecoderTrainer {
       gOptStep: this.gOpt.step,
       dOptStep: this.dOpt.step,
       elapsedSec: this.elapsedSec,
+      augment: this.augment.getState(),
     };
   }
 
@@ -233,6 +264,7 @@ export class DecoderTrainer {
   }
 
   async saveSnapshot(path: string): Promise<void> {
+    await this.observeAdaSigns(); // the controller's sums travel in the loop state
     await writeSnapshot(path, DECODER_KIND, this.snapshotConfig(), this.loopState(), this.stateGroups());
   }
 
@@ -255,12 +287,15 @@ export class DecoderTrainer {
     trainer.data.setState(st.data);
     trainer.gOpt.step = st.gOptStep;
     trainer.dOpt.step = st.dOptStep;
+    if (st.augment) trainer.augment.setState(st.augment);
     return trainer;
   }
 
   dispose(): void {
     if (this.pendingLosses) tf.dispose(Object.values(this.pendingLosses.scalars));
     this.pendingLosses = null;
+    tf.dispose(this.adaSigns);
+    this.adaSigns = [];
     this.G.dispose();
     this.Gema.dispose();
     this.D.dispose();

@@ -3,6 +3,7 @@
 //                                 resolution, channels, labels, pixel statistics, the loader's
 //                                 notices (on stderr, once), and with --out a grid of the first 64
 //                                 training images.
+import { defaultAugmentMode, describeAugmentDefault } from '../../augment/index.js';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import {
   loadDataset,
@@ -150,7 +151,9 @@ export function registerData(program: Command): void {
     for (const notice of ds.notices ?? []) console.warn(`lia: note: ${notice}`);
     const summary = summariseDataset(ds);
     if (opts.out) await writePreview(ds, opts.out);
-    if (opts.json) console.log(JSON.stringify({ ...summary, grid: opts.out ?? null }, null, 2));
-    else console.log(formatSummary(summary, opts.out));
+    // What `lia train-decoder` does by default with a training set of this size (src/augment).
+    const augment = { default: defaultAugmentMode(summary.train.count), why: describeAugmentDefault(summary.train.count) };
+    if (opts.json) console.log(JSON.stringify({ ...summary, augment, grid: opts.out ?? null }, null, 2));
+    else console.log(`${formatSummary(summary, opts.out)}\ntrain-decoder --augment default: ${augment.why}`);
   });
 }

@@ -17,6 +17,7 @@ import { readSnapshot, exportGroups } from '../../train/snapshot.js';
 import { loadDataset } from '../../data/index.js';
 import { writeImageGrid } from '../../io/images.js';
 import { interpolateLatents } from '../../invert/interpolate.js';
+import { AUGMENT_DEFAULTS, AUGMENT_MODES, AUGMENT_PIPES, ADA_DEFAULT_BELOW_IMAGES, defaultAugmentMode, resolveAugmentOptions, type AugmentMode } from '../../augment/index.js';
 
 const num = parseNumber;
 
@@ -51,6 +52,12 @@ interface TrainOpts extends EngineOptions {
   preset?: PresetName;
   resume?: string;
   quiet?: boolean;
+  augment?: AugmentMode;
+  augmentP?: number;
+  adaTarget?: number;
+  augmentPipe?: string;
+  adaInterval?: number;
+  adaKimg?: number;
 }
 
 const D = DEFAULT_DECODER_CONFIG;
@@ -88,6 +95,12 @@ export function registerDecoder(program: Command): void {
       .addOption(new Option('--log-steps <n>', `a log.jsonl line every n steps (default ${D.logSteps})`).argParser(parsePositiveInt))
       .option('--out <dir>', `parent folder of numbered run folders (default ${D.outDir})`)
       .addOption(new Option('--preset <name>', `defaults for a model size, overridden by explicit options (${describePresets(PRESETS)})`).choices(Object.keys(PRESETS)))
+      .addOption(new Option('--augment <mode>', `discriminator augmentation: ada (adaptive p), fixed (--augment-p), diffaugment (translation + cutout + colour, always), off (default: ada for training sets under ${ADA_DEFAULT_BELOW_IMAGES} images, else off)`).choices([...AUGMENT_MODES]))
+      .addOption(new Option('--augment-p <p>', `augmentation probability: the initial p of ada, the p of fixed (default ${AUGMENT_DEFAULTS.augmentP})`).argParser(num))
+      .addOption(new Option('--ada-target <t>', `ada: target of r_t = E[sign(D(real))] (default ${AUGMENT_DEFAULTS.adaTarget})`).argParser(num))
+      .addOption(new Option('--augment-pipe <name>', `ada/fixed: the transforms, b = blit (flip, 90° rotations, integer translation), g = geometric, c = colour (default ${AUGMENT_DEFAULTS.augmentPipe})`).choices(Object.keys(AUGMENT_PIPES)))
+      .addOption(new Option('--ada-interval <n>', `ada: steps between adjustments of p (default ${AUGMENT_DEFAULTS.adaInterval})`).argParser(parsePositiveInt))
+      .addOption(new Option('--ada-kimg <k>', `ada: kimg for p to travel from 0 to 1 (default ${AUGMENT_DEFAULTS.adaKimg})`).argParser(num))
       .option('--resume <path>', 'continue a run: its folder (newest snapshot) or a snapshot file')
       .option('--quiet', 'no progress output'),
   ).action(async (opts: TrainOpts) => {
@@ -137,8 +150,17 @@ export function registerDecoder(program: Command): void {
         snapshotKimg: opts.snapshotKimg,
         logSteps: opts.logSteps,
         outDir: opts.out,
+        augment: opts.augment,
+        augmentP: opts.augmentP,
+        adaTarget: opts.adaTarget,
+        augmentPipe: opts.augmentPipe,
+        adaInterval: opts.adaInterval,
+        adaKimg: opts.adaKimg,
       });
       const ds = await loadDataset(cfg.data, { resolution: cfg.resolution, channels: cfg.channels, train: cfg.trainImages, dataDir: cfg.dataDir });
+      // Augmentation: ada below 30,000 training images unless --augment says; every field is
+      // written out (options.json, snapshots) so a later default cannot change a resumed run.
+      Object.assign(cfg, resolveAugmentOptions({ ...cfg, augment: cfg.augment ?? defaultAugmentMode(ds.train.end - ds.train.start) }));
       trainer = new DecoderTrainer(cfg, ds);
       const dataName = basename(cfg.data.replace(/[:/\\]+$/, '')).replace(/:.*/, '');
       runDir = createRunDir(cfg.outDir, `${dataName}-${cfg.resolution}${cfg.mapping === 'mlp' ? '-mlp' : ''}`);
@@ -147,14 +169,14 @@ export function registerDecoder(program: Command): void {
         JSON.stringify({ ...trainer.snapshotConfig(), engine, dataset: { name: ds.name, source: ds.source, train: ds.train, test: ds.test, channels: ds.channels } }, null, 2) + '\n',
       );
       console.error(
-        `run ${runDir}: ${ds.name} ${cfg.resolution}×${cfg.resolution}×${ds.channels}, ${cfg.mapping} mapping, G ${(trainer.G.numParams() / 1e6).toFixed(2)} M / D ${(trainer.D.numParams() / 1e6).toFixed(2)} M parameters, ${cfg.kimg} kimg, backend ${engine.backend} (${engine.threads} thread${engine.threads > 1 ? 's' : ''})`,
+        `run ${runDir}: ${ds.name} ${cfg.resolution}×${cfg.resolution}×${ds.channels}, ${cfg.mapping} mapping, G ${(trainer.G.numParams() / 1e6).toFixed(2)} M / D ${(trainer.D.numParams() / 1e6).toFixed(2)} M parameters, ${cfg.kimg} kimg, augment ${cfg.augment}${cfg.augment === 'ada' || cfg.augment === 'fixed' ? ` (${cfg.augmentPipe}, p ${cfg.augmentP}${cfg.augment === 'ada' ? `, target ${cfg.adaTarget}` : ''})` : ''}, backend ${engine.backend} (${engine.threads} thread${engine.threads > 1 ? 's' : ''})`,
       );
     }
     let lastR1 = '';
     try {
       await runWithProgress('train-decoder', trainer, runDir, (l) => {
         if (l.r1 !== undefined) lastR1 = l.r1.toFixed(3);
-        return `G ${l.loss_g.toFixed(3)} D ${l.loss_d.toFixed(3)}${lastR1 ? ` R1 ${lastR1}` : ''}`;
+        return `G ${l.loss_g.toFixed(3)} D ${l.loss_d.toFixed(3)}${lastR1 ? ` R1 ${lastR1}` : ''}${l.augment_p !== undefined ? ` p ${l.augment_p.toFixed(3)}` : ''}`;
       }, opts.quiet);
     } finally {
       trainer.dispose();
