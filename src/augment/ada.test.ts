@@ -61,3 +61,30 @@ test('a controller restored from getState() continues the same sequence of p', (
     assert.equal(b.p, a.p);
   }
 });
+
+test('observeSum over the steps up to each adjustment gives the p of per-step observe; a sum crossing an adjustment is refused', () => {
+  const stream = Array.from({ length: 60 }, (_, i) => 0.5 * Math.cos(i * 0.37) + 0.45); // around the target
+  const start = { ...opts, p: 0.5 };
+  const perStep = new AdaController(start);
+  const summed = new AdaController(start);
+  const interval = opts.interval;
+  // Pieces of 1..interval steps that never straddle an adjustment, as a trainer reading its
+  // device-side sum at every adjustment and at snapshots would make.
+  let i = 0;
+  let piece = 1;
+  while (i < stream.length) {
+    const toBoundary = interval - (i % interval);
+    const n = Math.min(piece, toBoundary, stream.length - i);
+    const part = stream.slice(i, i + n);
+    for (const s of part) perStep.observe(s);
+    summed.observeSum(part.reduce((a, b) => a + b, 0), n);
+    i += n;
+    piece = (piece % interval) + 1;
+    assert.ok(Math.abs(summed.p - perStep.p) < 1e-12, `step ${i}: p ${summed.p} vs ${perStep.p}`);
+  }
+  assert.notEqual(perStep.p, start.p, 'p never moved: the comparison shows nothing');
+  const c = new AdaController(opts);
+  c.observe(0.5);
+  assert.throws(() => c.observeSum(1, interval), /cross an adjustment/);
+  assert.throws(() => c.observeSum(3, 2), /must be in \[−2, 2\]/);
+});

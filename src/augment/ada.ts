@@ -48,9 +48,22 @@ export class AdaController {
   /** One training step's mean of sign(D(real)); every `interval` steps, p is adjusted. */
   observe(signMean: number): void {
     if (!Number.isFinite(signMean) || signMean < -1 || signMean > 1) throw new Error(`ADA: mean sign of D(real) must be in [−1, 1], got ${signMean}`);
-    this.signSum += signMean;
-    this.signCount++;
-    this.steps++;
+    this.observeSum(signMean, 1);
+  }
+
+  /**
+   * The sum of `count` consecutive steps' means of sign(D(real)), as one call (a trainer that adds
+   * them up on the device reads them once per interval); p is adjusted when the steps observed
+   * reach a multiple of `interval`, so the calls must not straddle one.
+   */
+  observeSum(signSum: number, count: number): void {
+    if (!Number.isInteger(count) || count < 1) throw new Error(`ADA: step count must be a positive integer, got ${count}`);
+    if (!Number.isFinite(signSum) || Math.abs(signSum) > count * (1 + 1e-6)) throw new Error(`ADA: sum of ${count} mean signs of D(real) must be in [−${count}, ${count}], got ${signSum}`);
+    const toBoundary = this.opts.interval - (this.steps % this.opts.interval);
+    if (count > toBoundary) throw new Error(`ADA: ${count} steps observed at once cross an adjustment (${toBoundary} to go)`);
+    this.signSum += signSum;
+    this.signCount += count;
+    this.steps += count;
     if (this.steps % this.opts.interval !== 0) return;
     const rt = this.signSum / this.signCount;
     this.p = Math.min(1, Math.max(0, this.p + Math.sign(rt - this.opts.target) * this.stepSize));

@@ -130,6 +130,11 @@ export class DiscriminatorAugment {
     this.controller?.observe(signMean);
   }
 
+  /** The sum of several consecutive steps' means of sign(D(real)) (ada only; see AdaController.observeSum). */
+  observeSum(signSum: number, count: number): void {
+    this.controller?.observeSum(signSum, count);
+  }
+
   getState(): AugmentState {
     return { p: this.p, rng: this.rng.getState(), ada: this.controller?.getState() ?? null };
   }

@@ -83,11 +83,12 @@ export class DecoderTrainer {
   deferLossReads = false;
   private pendingLosses: { step: number; augmentP: number; scalars: Record<string, tf.Scalar> } | null = null;
   /**
-   * ADA: each step's mean sign(D(real)), kept on the device and read in one go when the controller
-   * adjusts p (every adaInterval steps): one synchronisation per interval, whether or not the
-   * losses are read, and the controller sees every step in order.
+   * ADA: the steps' means of sign(D(real)) added up on the device since the controller last saw
+   * them, read when it adjusts p (every adaInterval steps): one synchronisation per interval,
+   * whether or not the losses are read.
    */
-  private adaSigns: tf.Scalar[] = [];
+  private adaSignSum: tf.Variable | null = null;
+  private adaPendingSteps = 0;
   private lastLosses: StepLosses | null = null;
 
   constructor(
@@ -111,6 +112,7 @@ export class DecoderTrainer {
     this.rng = new Rng(cfg.seed + 2);
     this.data = new BatchIterator(dataset, { batchSize: cfg.batch, split: 'train', seed: cfg.seed + 3, mirror: cfg.mirror });
     this.augment = new DiscriminatorAugment(cfg, cfg.batch, cfg.seed + 5);
+    if (this.augment.adaptive) this.adaSignSum = tf.variable(tf.scalar(0), false);
   }
 
   get kimg(): number {
@@ -159,15 +161,18 @@ export class DecoderTrainer {
     scalars.loss_d = this.dOpt.minimize(() => {
       const realLogits = this.D.forward(realAug);
       const fakeLogits = this.D.forward(this.augment.apply(fake));
-      if (this.augment.adaptive) {
-        scalars.d_real_sign = tf.keep(tf.mean(tf.sign(realLogits)));
-        this.adaSigns.push(tf.keep(scalars.d_real_sign.clone()));
-      }
+      if (this.augment.adaptive) scalars.d_real_sign = tf.keep(tf.mean(tf.sign(realLogits)));
       scalars.d_real = tf.keep(tf.mean(realLogits));
       scalars.d_fake = tf.keep(tf.mean(fakeLogits));
       return dLogisticLoss(realLogits, fakeLogits);
     });
     tf.dispose([fake, dLat.z, dLat.mix?.z]);
+    if (this.adaSignSum && scalars.d_real_sign) {
+      const sum = tf.add(this.adaSignSum, scalars.d_real_sign);
+      this.adaSignSum.assign(sum);
+      sum.dispose();
+      this.adaPendingSteps++;
+    }
     const dMs = await phase(scalars.loss_d);
     let r1Ms: number | undefined;
 
@@ -199,7 +204,7 @@ export class DecoderTrainer {
     updateEma(this.Gema, this.G, emaBeta(cfg.batch, emaHalfLifeImages(cfg.emaKimg, this.imagesSeen)));
     if (this.profilePhases) this.phaseTimes = { d: dMs, r1: r1Ms, g: await phase(scalars.loss_g) };
 
-    if (this.augment.adaptive && this.augment.dueForAdjustment(this.adaSigns.length)) await this.observeAdaSigns();
+    if (this.augment.adaptive && this.augment.dueForAdjustment(this.adaPendingSteps)) await this.observeAdaSigns();
     if (this.pendingLosses) tf.dispose(Object.values(this.pendingLosses.scalars)); // never read
     this.pendingLosses = { step: this.step, augmentP: this.augment.p, scalars };
     if (this.deferLossReads && this.lastLosses && !this.profilePhases) return this.lastLosses;
@@ -208,12 +213,11 @@ export class DecoderTrainer {
 
   /** Hands the buffered signs of D(real) to the ADA controller (which may change p). */
   private async observeAdaSigns(): Promise<void> {
-    if (this.adaSigns.length === 0) return;
-    const all = tf.stack(this.adaSigns);
-    const values = (await all.data()) as Float32Array;
-    tf.dispose([all, ...this.adaSigns]);
-    this.adaSigns = [];
-    for (const v of values) this.augment.observe(v);
+    if (!this.adaSignSum || this.adaPendingSteps === 0) return;
+    const sum = (await this.adaSignSum.data())[0];
+    this.augment.observeSum(sum, this.adaPendingSteps);
+    tf.tidy(() => this.adaSignSum!.assign(tf.zeros([])));
+    this.adaPendingSteps = 0;
   }
 
   /**
@@ -294,8 +298,8 @@ export class DecoderTrainer {
   dispose(): void {
     if (this.pendingLosses) tf.dispose(Object.values(this.pendingLosses.scalars));
     this.pendingLosses = null;
-    tf.dispose(this.adaSigns);
-    this.adaSigns = [];
+    this.adaSignSum?.dispose();
+    this.adaSignSum = null;
     this.G.dispose();
     this.Gema.dispose();
     this.D.dispose();
