@@ -24,6 +24,9 @@
 #                     else Debian's libtorch-dev in /usr)
 #   BUILD=0           skip the build and use LIA_TORCH_ADDON (or npm's build) as it is
 #   BENCH_CONFIGS     "preset:res:channels:batch[:nophases]" words, in priority order
+#   ALONGSIDE         a command run in the background on the same GPU after the build, while parity
+#                     and the end-to-end run go on (e.g. scripts/device-train.sh), waited for before
+#                     the benchmark so the timings are its own; output in $OUT/alongside.txt
 #   BENCH_LIMIT       seconds for one benchmark configuration (default 90; 600 in the dry run)
 set -u
 cd "$(dirname "$0")/.."
@@ -120,6 +123,7 @@ build() {
 export -f build
 export PYTHON BUILD_DIR
 if [ "${BUILD:-1}" != 0 ]; then
+  rm -f "$BUILD_DIR/lia_torch.node" # never fall back on an earlier build
   stage build 240 bash -c build >"$OUT/build.txt" 2>&1
   if [ ! -f "$BUILD_DIR/lia_torch.node" ]; then
     note "build failed: see build.txt"
@@ -130,6 +134,14 @@ if [ "${BUILD:-1}" != 0 ]; then
 fi
 node -e 'const a = require(process.env.LIA_TORCH_ADDON || "./native/torch/build/Release/lia_torch.node"); console.log(`addon: libtorch ${a.torchVersion}, CUDA ${a.cuda}, TF32 ${JSON.stringify(a.getTF32())}`)' >>"$OUT/build.txt" 2>&1
 note "$(tail -1 "$OUT/build.txt")"
+
+# --- 1b. other work on the GPU while parity and the end-to-end run go on ----------------------------
+alongside_pid=""
+if [ -n "${ALONGSIDE:-}" ]; then
+  bash -c "$ALONGSIDE" >"$OUT/alongside.txt" 2>&1 &
+  alongside_pid=$!
+  note "alongside: started ($ALONGSIDE)"
+fi
 
 # --- 2. CUDA parity ------------------------------------------------------------------------------
 parity() { # $1: tf32 on|off|default
@@ -158,6 +170,11 @@ export -f e2e
 export E2E DEVICE
 stage "train-decoder end to end" 90 bash -c e2e >"$OUT/e2e.txt" 2>&1
 note "end to end: $(grep -o '"img_per_sec":[0-9.]*' "$OUT/e2e.txt" | tail -1)"
+
+if [ -n "$alongside_pid" ]; then
+  wait "$alongside_pid"
+  note "alongside: exit $? ($(tail -1 "$OUT/alongside.txt"))"
+fi
 
 # --- 4. benchmark table with GPU utilisation -----------------------------------------------------
 dmon_pid=""

@@ -7,6 +7,7 @@
 #
 # Environment:
 #   TRAIN_BUDGET_S  seconds of training before the run writes a snapshot and stops (default 300)
+#   TRAIN_DEVICE    cuda (default) or cpu, for a dry run
 #   RESUME          a snapshot to resume, or a folder of its parts (NAME.part-NN, joined in order, checked
 #                   against NAME.sha256 when present) — how a snapshot larger than one file's limit travels
 #   OUT             where the run comes back (default ./device-out): $OUT/train/ holds options.json,
@@ -44,7 +45,7 @@ if [ -n "${RESUME:-}" ]; then
 fi
 
 # SIGINT at the budget's end: the trainer writes a snapshot and stops.
-node dist/cli.js train-decoder --backend torch --device cuda --out "$runs" "${resume[@]}" "$@" &
+node dist/cli.js train-decoder --backend torch --device "${TRAIN_DEVICE:-cuda}" --out "$runs" "${resume[@]}" "$@" &
 pid=$!
 deadline=$((SECONDS + budget))
 while kill -0 "$pid" 2>/dev/null; do
