@@ -427,6 +427,42 @@ Tensor styledConvForward(const std::vector<Tensor>& in, const StyledConvAttrs& c
   return y;
 }
 
+// The equalised-lr dense layer in one op (src/nn/dense.ts, the same float32 operations in the same
+// order): inputs x [N,in], weight [in,out], bias [out] (ignored without hasBias); attrs wScale,
+// lrMul, hasBias, activation (0 linear, 1 leaky ReLU), alpha, gain.
+//   y = act(x · (weight·wScale) + bias·lrMul)·gain
+Tensor denseForward(const std::vector<Tensor>& in, Attrs& a) {
+  double wScale = a.d(), lrMul = a.d();
+  bool hasBias = a.b();
+  int64_t act = a.n();
+  double alpha = a.d(), gain = a.d();
+  Tensor y = matmul2d(in[0], in[1] * wScale);
+  if (hasBias) y = y + in[2] * lrMul;
+  if (act == 1) y = at::leaky_relu(y, alpha) * gain;
+  return y;
+}
+
+// The gradients of a fused forward (inputs[0..count-1], then dy) through libtorch's autograd on the
+// same forward: one call for every input's gradient (zeros where an input does not matter).
+Outs autogradOf(const std::vector<Tensor>& in, size_t count, const std::function<Tensor(const std::vector<Tensor>&)>& forward,
+                const std::vector<bool>& wanted) {
+  c10::AutoGradMode grad(true);
+  std::vector<Tensor> leaves, wrt;
+  for (size_t i = 0; i < count; ++i) {
+    leaves.push_back(in[i].detach().requires_grad_(wanted[i]));
+    if (wanted[i]) wrt.push_back(leaves[i]);
+  }
+  Tensor y = forward(leaves);
+  auto g = torch::autograd::grad({y}, wrt, {in[count]}, false, false, true);
+  Outs out;
+  size_t k = 0;
+  for (size_t i = 0; i < count; ++i) {
+    Tensor gi = wanted[i] ? g[k++] : Tensor();
+    out.push_back(gi.defined() ? gi.detach() : at::zeros_like(in[i]));
+  }
+  return out;
+}
+
 // ------------------------------------------------------------------------------------------------
 // The op table
 // ------------------------------------------------------------------------------------------------
@@ -552,6 +588,17 @@ void defineOps() {
     for (size_t i = 0; i < 4; ++i) out.push_back(g[i].defined() ? g[i].detach() : at::zeros_like(in[i]));
     out.push_back(c.noise && g[4].defined() ? g[4].detach() : at::zeros_like(in[5]));
     return out;
+  });
+  // inputs x, weight, bias
+  def("Dense", [](const std::vector<Tensor>& in, Attrs& a) { return Outs{denseForward(in, a)}; });
+  // inputs x, weight, bias, dy -> dx, dweight, dbias (first order only).
+  def("DenseGrad", [](const std::vector<Tensor>& in, Attrs& a) {
+    std::vector<double> attrs(a.v.begin() + a.i, a.v.end());
+    bool hasBias = attrs.size() > 2 && attrs[2] != 0;
+    return autogradOf(in, 3, [&](const std::vector<Tensor>& leaves) {
+      Attrs again{attrs};
+      return denseForward(leaves, again);
+    }, {true, true, hasBias});
   });
   // Normal draws made where new tensors live (the CPU or the GPU), from libtorch's generator of that
   // device seeded by the call: the same seed gives the same values on the same device and libtorch.

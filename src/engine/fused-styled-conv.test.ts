@@ -86,3 +86,45 @@ test('a styled conv is one kernel forward and one backward on torch', { skip }, 
   tf.dispose([x, y]);
   layer.dispose();
 });
+
+test('the fused dense layer (the generator\'s) on torch equals the composed ops: output and gradients within 1e-5, one kernel each way', { skip }, async () => {
+  const { EqualDense } = await import('../nn/dense.js');
+  const run = async (composed: boolean, act: 'linear' | 'lrelu', lrMul: number, bias: boolean) => {
+    const layer = new EqualDense(new Rng(3), 12, 7, { act, lrMul, bias, biasInit: 0.5, firstOrder: true });
+    const rng = new Rng(4);
+    const x = tf.tensor2d(Float32Array.from({ length: 5 * 12 }, () => rng.normal()), [5, 12]);
+    const w = tf.tensor2d(Float32Array.from({ length: 5 * 7 }, (_, i) => Math.sin(i)), [5, 7]);
+    const go = () =>
+      tf.tidy(() => {
+        const params = [...layer.namedParameters().values()];
+        const f = (xx: tf.Tensor) => tf.sum(tf.mul(layer.forward(xx as tf.Tensor2D), w)) as tf.Scalar;
+        const { grads } = tf.variableGrads(() => f(x), params);
+        return [layer.forward(x), ...params.map((p) => grads[p.name]), tf.grad(f)(x)];
+      });
+    const outs = composed ? withComposedOps(go) : go();
+    const values = await Promise.all(outs.map((t) => t.data() as Promise<Float32Array>));
+    tf.dispose([...outs, x, w]);
+    layer.dispose();
+    return values;
+  };
+  for (const [act, lrMul, bias] of [['lrelu', 0.01, true], ['linear', 1, true], ['linear', 1, false]] as const) {
+    await initEngine({ backend: 'torch', threads: 1 });
+    const fused = await run(false, act, lrMul, bias);
+    const composed = await run(true, act, lrMul, bias);
+    await initEngine({ backend: 'cpu' });
+    const cpu = await run(false, act, lrMul, bias);
+    fused.forEach((v, i) => {
+      for (const [ref, what] of [[composed[i], 'composed on torch'], [cpu[i], 'cpu']] as const) {
+        const rel = maxRelativeError(v, ref);
+        assert.ok(rel <= 1e-5, `${act}, lrMul ${lrMul}, bias ${bias}: result ${i} fused vs ${what} ${rel.toExponential(2)}`);
+      }
+    });
+  }
+  await initEngine({ backend: 'torch', threads: 1 });
+  const layer = new EqualDense(new Rng(3), 4, 3, { act: 'lrelu', firstOrder: true });
+  const x = tf.ones([2, 4]) as tf.Tensor2D;
+  const prof = await tf.profile(() => tf.variableGrads(() => tf.sum(layer.forward(x)) as tf.Scalar, [layer.weight]).grads[layer.weight.name]);
+  assert.deepEqual(prof.kernels.map((k) => k.name).filter((n) => n.startsWith('Lia') || n === 'BatchMatMul'), ['LiaDense', 'LiaDenseGrad']);
+  tf.dispose(x);
+  layer.dispose();
+});

@@ -34,6 +34,13 @@ export function runMultiKernel(name: string, inputs: tf.Tensor[], attrs: Record<
 export const FUSED_STYLED_CONV = 'LiaStyledConv';
 export const FUSED_STYLED_CONV_GRAD = 'LiaStyledConvGrad';
 
+/**
+ * The equalised-lr dense layer in one kernel (nn/dense.ts): inputs x, weight, bias; attrs wScale,
+ * lrMul, hasBias, act, alpha, gain. Its gradient is one kernel (first order only).
+ */
+export const FUSED_DENSE = 'LiaDense';
+export const FUSED_DENSE_GRAD = 'LiaDenseGrad';
+
 /** Whether the active backend implements one of the fused kernels above. */
 export function hasFusedKernel(name: string): boolean {
   return tf.getKernel(name, tf.getBackend()) !== undefined;
@@ -83,6 +90,17 @@ export function styledConv(x: tf.Tensor4D, s: tf.Tensor2D, weight: tf.Tensor4D, 
   return tf.engine().runKernel(FUSED_STYLED_CONV, inputs as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
 }
 
+/** Whether dense runs as one kernel here. */
+export function hasFusedDense(): boolean {
+  return fusedOpsEnabled && hasFusedKernel(FUSED_DENSE);
+}
+
+/** act(x · weight·wScale + bias·lrMul)·gain as one kernel (hasFusedDense() must hold); first order only. */
+export function dense(x: tf.Tensor2D, weight: tf.Tensor2D, bias: tf.Tensor | null, o: { wScale: number; lrMul: number; activation: 'linear' | 'lrelu' }): tf.Tensor2D {
+  const attrs = { wScale: o.wScale, lrMul: o.lrMul, hasBias: bias ? 1 : 0, act: o.activation === 'lrelu' ? 1 : 0, alpha: 0.2, gain: Math.SQRT2 };
+  return tf.engine().runKernel(FUSED_DENSE, { x, weight, bias: bias ?? weight } as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+}
+
 let registered = false;
 
 /**
@@ -110,6 +128,15 @@ export function registerFusedGradients(): void {
       // which would dispose the other results of a call made inside the first one.
       const g = tf.engine().runKernel(FUSED_STYLED_CONV_GRAD, { x, s, weight, bias, noise, strength, dy: dy as tf.Tensor }, attrs) as unknown as tf.Tensor[];
       return { x: () => g[0], s: () => g[1], weight: () => g[2], bias: () => g[3], noise: () => tf.zerosLike(noise), strength: () => g[4] };
+    },
+  });
+  tf.registerGradient({
+    kernelName: FUSED_DENSE,
+    inputsToSave: ['x', 'weight', 'bias'],
+    gradFunc: (dy, saved, attrs) => {
+      const [x, weight, bias] = saved;
+      const g = tf.engine().runKernel(FUSED_DENSE_GRAD, { x, weight, bias, dy: dy as tf.Tensor }, attrs) as unknown as tf.Tensor[];
+      return { x: () => g[0], weight: () => g[1], bias: () => g[2] };
     },
   });
   tf.registerGradient({

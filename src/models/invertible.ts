@@ -26,8 +26,8 @@ class CouplingNet extends Module {
   readonly fc2: EqualDense;
   constructor(rng: Rng, half: number, width: number, out: number, lrMul: number) {
     super();
-    this.fc1 = this.child('fc1', new EqualDense(rng, half, width, { lrMul, act: 'lrelu' }));
-    this.fc2 = this.child('fc2', new EqualDense(rng, width, out, { lrMul, act: 'lrelu' }));
+    this.fc1 = this.child('fc1', new EqualDense(rng, half, width, { lrMul, act: 'lrelu', firstOrder: true }));
+    this.fc2 = this.child('fc2', new EqualDense(rng, width, out, { lrMul, act: 'lrelu', firstOrder: true }));
   }
   forward(x: tf.Tensor2D): tf.Tensor2D {
     return this.fc2.forward(this.fc1.forward(x));

@@ -21,7 +21,7 @@ export class MlpMapping extends Module {
   constructor(rng: Rng, readonly config: MlpMappingConfig) {
     super();
     for (let i = 0; i < config.layers; i++) {
-      this.layers.push(this.child(`fc${i}`, new EqualDense(rng, config.latentSize, config.latentSize, { lrMul: config.lrMul, act: 'lrelu' })));
+      this.layers.push(this.child(`fc${i}`, new EqualDense(rng, config.latentSize, config.latentSize, { lrMul: config.lrMul, act: 'lrelu', firstOrder: true })));
     }
   }
 

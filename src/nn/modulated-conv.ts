@@ -29,7 +29,7 @@ export class ModulatedConv2d extends Module {
   ) {
     super();
     // Styles start at 1 so that the initial network behaves like an unmodulated one.
-    this.affine = this.child('affine', new EqualDense(rng, latentSize, inChannels, { biasInit: 1 }));
+    this.affine = this.child('affine', new EqualDense(rng, latentSize, inChannels, { biasInit: 1, firstOrder: true }));
     this.weight = this.param('weight', randn(rng, [kernel, kernel, inChannels, outChannels]));
     this.wScale = 1 / Math.sqrt(inChannels * kernel * kernel);
   }
