@@ -9,19 +9,31 @@
 #   emoji/                with --emoji: the emoji data set's package roots trimmed to what lia reads
 #                         (emoji.json and the 64×64 images of the emoji it uses); point LIA_EMOJI_DIR at
 #                         emoji/google:emoji/twitter after unpacking
+# --dist-only writes only .devkit/dist (the built project without tests and maps), a newer build to
+# send beside an existing kit.
 # On the GPU machine (scripts/device-cuda.sh does this itself when it finds the kit):
 #   mkdir -p /tmp/kit && tar -xJf .devkit/torch-kit.tar.xz -C /tmp/kit && export PATH=/tmp/kit/bin:$PATH
 # ../shared/device/make-kit.sh makes the larger kit with webgpu for the tfjs webgpu backend.
 set -euo pipefail
 cd "$(git rev-parse --show-toplevel)"
 emoji=0
+dist_only=0
 for a in "$@"; do
   case $a in
     --emoji) emoji=1 ;;
-    *) echo "device-kit: unknown option '$a' (expected --emoji)" >&2; exit 2 ;;
+    --dist-only) dist_only=1 ;;
+    *) echo "device-kit: unknown option '$a' (expected --emoji or --dist-only)" >&2; exit 2 ;;
   esac
 done
 [ -f dist/cli.js ] || { echo "device-kit: no dist/cli.js (run npm run build first)" >&2; exit 1; }
+# --dist-only: just the built project, without tests and source maps, into .devkit/dist (a few MB),
+# to send a newer build beside an existing kit (scripts/device-run.sh prefers it).
+if [ "$dist_only" = 1 ]; then
+  rm -rf .devkit/dist && mkdir -p .devkit
+  (cd dist && find . -type f \( -name '*.js' ! -name '*.test.js' -o -path './web/*' \) -print0 | tar --null -cf - -T -) | (mkdir -p .devkit/dist && tar -xf - -C .devkit/dist)
+  du -sh .devkit/dist | sed 's/^/device-kit: /'
+  exit 0
+fi
 grep -qxF '/.devkit/' .git/info/exclude 2>/dev/null || { mkdir -p .git/info && echo '/.devkit/' >>.git/info/exclude; }
 
 stage=$(mktemp -d)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole GPU-machine session in one command (the device tool runs it in the repository root):
 # unpacks the torch kit (.devkit/torch-kit.tar.xz from scripts/device-kit.sh --emoji, carried with
-# the working tree; a carried dist/ replaces the kit's), then scripts/device-cuda.sh (build, parity, end to end, benchmark) with, when
+# the working tree; a carried .devkit/dist replaces the kit's dist), then scripts/device-cuda.sh (build, parity, end to end, benchmark) with, when
 # EMOJI_TRAIN_S is set, scripts/device-train.sh training the emoji model alongside for that many
 # seconds (issue 25). Environment: DEVICE_BUDGET_S (device-cuda.sh's budget), EMOJI_TRAIN_S,
 # EMOJI_ARGS (train-decoder options of the emoji run), EMOJI_RESUME (parts folder to resume).
@@ -10,9 +10,9 @@ cd "$(dirname "$0")/.."
 t0=$SECONDS
 mkdir -p /tmp/kit && tar -xJf .devkit/torch-kit.tar.xz -C /tmp/kit || { echo "device-run: no kit (.devkit/torch-kit.tar.xz)" >&2; exit 1; }
 export PATH=/tmp/kit/bin:$PATH
-# A dist/ carried with the working tree (newer than the kit's) wins over the kit's own.
-rm -rf node_modules && ln -s /tmp/kit/node_modules node_modules
-[ -f dist/cli.js ] || { rm -rf dist && ln -s /tmp/kit/dist dist; }
+# A newer build carried beside the kit (.devkit/dist, see scripts/device-kit.sh --dist-only) wins over the kit's own.
+rm -rf node_modules dist && ln -s /tmp/kit/node_modules node_modules
+if [ -f .devkit/dist/cli.js ]; then ln -s "$PWD/.devkit/dist" dist; else ln -s /tmp/kit/dist dist; fi
 export NAPI_HEADERS=/tmp/kit/napi-headers
 [ -d /tmp/kit/emoji ] && export LIA_EMOJI_DIR=/tmp/kit/emoji/google:/tmp/kit/emoji/twitter
 export OUT=${OUT:-/tmp/lia-device}
