@@ -12,7 +12,8 @@ mkdir -p /tmp/kit && tar -xJf .devkit/torch-kit.tar.xz -C /tmp/kit || { echo "de
 export PATH=/tmp/kit/bin:$PATH
 # A newer build carried beside the kit (.devkit/dist, see scripts/device-kit.sh --dist-only) wins over the kit's own.
 rm -rf node_modules dist && ln -s /tmp/kit/node_modules node_modules
-if [ -f .devkit/dist/cli.js ]; then ln -s "$PWD/.devkit/dist" dist; else ln -s /tmp/kit/dist dist; fi
+# (copied, not linked: scripts find their neighbours, e.g. scripts/bench_train_torch.py, from dist's real path)
+if [ -f .devkit/dist/cli.js ]; then cp -r .devkit/dist dist; else cp -r /tmp/kit/dist dist; fi
 export NAPI_HEADERS=/tmp/kit/napi-headers
 [ -d /tmp/kit/emoji ] && export LIA_EMOJI_DIR=/tmp/kit/emoji/google:/tmp/kit/emoji/twitter
 export OUT=${OUT:-/tmp/lia-device}
