@@ -501,11 +501,15 @@ async function main(): Promise<void> {
   const res = await fetch('models/index.json');
   if (!res.ok) throw new Error(`the model catalogue (models/index.json) did not load: HTTP ${res.status}. Serve this page with \`lia studio\`.`);
   state.catalogue = ((await res.json()) as { models: CatalogueEntry[] }).models;
-  if (!state.catalogue.length) throw new Error('the server offers no models: add one with `lia studio --model <encoder.safetensors>`');
+  // A broken model folder is listed, disabled, with its error; the others load.
+  const broken = state.catalogue.filter((e) => e.error);
+  const usable = state.catalogue.filter((e) => !e.error);
   const sel = $<HTMLSelectElement>('model');
-  sel.replaceChildren(...state.catalogue.map((e) => new Option(e.title, e.id)));
+  sel.replaceChildren(...state.catalogue.map((e) => Object.assign(new Option(e.error ? `${e.title} — cannot be loaded` : e.title, e.id), { disabled: !!e.error, title: e.error ?? '' })));
+  if (broken.length) showError(broken.map((e) => `model folder '${e.id}': ${e.error}`).join('\n'));
+  if (!usable.length) throw new Error(`the server offers no usable models${broken.length ? ` (${broken.map((e) => `'${e.id}': ${e.error}`).join('; ')})` : ''}: add one with \`lia studio --model <encoder.safetensors>\``);
   const want = params.get('model');
-  const entry = (want && state.catalogue.find((e) => e.id === want)) || state.catalogue[0];
+  const entry = (want && usable.find((e) => e.id === want)) || usable[0];
   if (want && entry.id !== want) showError(`?model=${want}: no such model here; showing ${entry.title}`);
   sel.value = entry.id;
   await loadEntry(entry);
