@@ -6,7 +6,7 @@
 // --models folder is a clear error.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync, symlinkSync, renameSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync, symlinkSync, renameSync, existsSync, truncateSync } from 'node:fs';
 import { request, createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -106,17 +106,20 @@ test('server: a foreign Host is refused; responses carry nosniff, a same-origin 
 
 test('server: a broken model folder is listed with its error while the others are served; a missing --models is an error', async () => {
   const m2 = join(dir, 'models2');
-  modelFolder(join(m2, 'fine'), 'Fine');
+  modelFolder(join(m2, 'fine one'), 'Fine');
+  writeFileSync(join(m2, 'fine one', 'samples', 'test-00001-T-shirt #1.png'), 'png');
   modelFolder(join(m2, 'broken'), 'Broken');
   writeFileSync(join(m2, 'broken', 'manifest.json'), '{ "title": oops');
   const s = await startStudioServer({ webDir: web, modelsDir: m2, port: 0, log: () => undefined });
   try {
     const cat = JSON.parse((await get(s.url, '/models/index.json')).body.toString()) as { models: Array<{ id: string; error?: string; model: string }> };
-    const fine = cat.models.find((e) => e.id === 'fine');
+    const fine = cat.models.find((e) => e.id === 'fine one') as { id: string; error?: string; model: string; samples: string[] };
     const broken = cat.models.find((e) => e.id === 'broken');
     assert.ok(fine && !fine.error);
     assert.match(broken?.error ?? '', /manifest\.json: not valid JSON/);
     assert.equal((await get(s.url, fine.model)).status, 200);
+    assert.equal(fine.samples.length, 2);
+    for (const url of fine.samples) assert.equal((await get(s.url, url)).status, 200, url);
   } finally {
     await s.close();
   }
@@ -149,14 +152,15 @@ test('server: files replaced and removed while being served never kill it', { ti
     });
     const url = `http://127.0.0.1:${port}/`;
     // Many reads while the file is replaced (a new version renamed over it, as pack-model's swap does),
-    // removed and rewritten.
+    // truncated in place, removed and rewritten.
     const replies: Array<Promise<Reply | Error>> = [];
     for (let i = 0; i < 150 && child.exitCode === null; i++) {
       replies.push(get(url, '/models/busy/model.safetensors').catch((e: Error) => e));
-      if (i % 3 === 0) {
+      if (i % 4 === 0) {
         writeFileSync(`${model}.new`, Buffer.alloc((1 + (i % 5)) << 20, i));
         renameSync(`${model}.new`, model);
-      } else if (i % 3 === 1) rmSync(model, { force: true });
+      } else if (i % 4 === 1) truncateSync(model, 1000); // in place, under a reader
+      else if (i % 4 === 2) rmSync(model, { force: true });
       else writeFileSync(model, Buffer.alloc(2 << 20, i));
       await new Promise((ok) => setImmediate(ok));
     }

@@ -86,20 +86,23 @@ interface Models {
 
 const isUnder = (p: string, root: string) => p === root || p.startsWith(root.endsWith(sep) ? root : root + sep);
 
-/** A model folder's catalogue entry and its files' routes. */
-function addFolder(models: Models, f: ModelFolder, urlBase: string, root: string): void {
-  const sample = (p: string) => `${urlBase}/samples/${basename(p)}`;
+/** A URL for a path: each segment percent-encoded (routes are keyed by the decoded path). */
+const urlOf = (path: string) => path.split('/').map(encodeURIComponent).join('/');
+
+/** A model folder's catalogue entry and its files' routes; `base` is its decoded URL path ('/models/<id>'). */
+function addFolder(models: Models, f: ModelFolder, base: string, root: string): void {
+  const add = (path: string, file: string) => {
+    models.routes.set(path, { file, root });
+    return urlOf(path);
+  };
   models.catalogue.push({
     id: f.id,
     title: typeof f.manifest.title === 'string' ? f.manifest.title : f.id,
-    model: `${urlBase}/model.safetensors`,
-    directions: f.directions ? `${urlBase}/directions.safetensors` : undefined,
-    samples: f.samples.map(sample),
+    model: add(`${base}/model.safetensors`, f.model),
+    directions: f.directions ? add(`${base}/directions.safetensors`, f.directions) : undefined,
+    samples: f.samples.map((p) => add(`${base}/samples/${basename(p)}`, p)),
     manifest: f.manifest,
   });
-  models.routes.set(`${urlBase}/model.safetensors`, { file: f.model, root });
-  if (f.directions) models.routes.set(`${urlBase}/directions.safetensors`, { file: f.directions, root });
-  for (const p of f.samples) models.routes.set(sample(p), { file: p, root });
 }
 
 /** The catalogue (the extra model first, then every model folder, LIA models first) and its files. */
@@ -126,7 +129,7 @@ function collectModels(opts: StudioServerOptions): Models {
     const failed = (id: string, error: string) => broken.push({ id, title: id, model: '', samples: [], manifest: {}, error });
     for (const f of listModelFolders(dir, (id, _dir, e) => failed(id, e.message))) {
       if (!isUnder(realpathSync(f.dir), root)) failed(f.id, `${f.dir} links outside ${opts.modelsDir}; it is not served`);
-      else addFolder(models, f, `/models/${encodeURIComponent(f.id)}`, root);
+      else addFolder(models, f, `/models/${f.id}`, root);
     }
     models.catalogue.push(...broken);
   }
@@ -184,6 +187,16 @@ export async function startStudioServer(opts: StudioServerOptions): Promise<Stud
       if (req.method === 'HEAD' || st.size === 0) return void res.end();
       const stream = fh.createReadStream({ start: 0, end: st.size - 1, autoClose: true });
       fh = undefined; // the stream owns it now
+      // A file truncated in place while it is read: the response would stay short of its length, and
+      // the client would wait; cut the connection instead.
+      let sent = 0;
+      stream.on('data', (c: Buffer | string) => (sent += c.length));
+      stream.on('end', () => {
+        if (sent < st.size) {
+          log(`lia studio: ${path}: the file shrank while it was served (${sent} of ${st.size} bytes); the response was cut off`);
+          res.destroy();
+        }
+      });
       pipeline(stream, res, (e) => {
         if (e && (e as NodeJS.ErrnoException).code !== 'ERR_STREAM_PREMATURE_CLOSE') log(`lia studio: ${path}: read failed (${e.message}); the response was cut off`);
       });
