@@ -40,8 +40,9 @@ function oneOf<T extends string>(what: string, value: unknown, allowed: readonly
   return value as T;
 }
 
-function integer(what: string, value: unknown, min: number): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) throw new Error(`${what} must be an integer ≥ ${min}, got ${typeof value === 'string' ? `'${value}'` : String(value)}`);
+/** An integer ≥ min (any integer without min: seeds). */
+function integer(what: string, value: unknown, min?: number): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < (min ?? -Infinity)) throw new Error(`${what} must be an integer${min === undefined ? '' : ` ≥ ${min}`}, got ${typeof value === 'string' ? `'${value}'` : String(value)}`);
   return value;
 }
 
@@ -175,7 +176,7 @@ export interface GenerateOptions {
 export function generate(m: LiaModel, opts: GenerateOptions = {}): tf.Tensor4D {
   requireLive(m, 'generate');
   const n = integer('generate: n', opts.n ?? 16, 1);
-  const seed = integer('generate: seed', opts.seed ?? 0, 0);
+  const seed = integer('generate: seed', opts.seed ?? 0);
   const truncation = finiteNumber('generate: truncation', opts.truncation ?? 1);
   return tf.tidy(() => {
     const z = tf.randomNormal([n, m.G.config.latentSize], 0, 1, 'float32', tfSeed(seed)) as tf.Tensor2D;
@@ -200,7 +201,7 @@ export interface RefineOptions {
   onStep?: (s: RefineStep) => void;
   /** Stops after the current step; the result holds what was reached. */
   signal?: AbortSignal;
-  /** Seed of init 'random' (a non-negative integer; default 0). */
+  /** Seed of init 'random' (an integer; default 0). */
   seed?: number;
 }
 
@@ -223,7 +224,7 @@ export async function refine(m: LiaModel, x: tf.Tensor4D, opts: RefineOptions = 
   const space = oneOf('refine: space', opts.space ?? 'y', REFINE_SPACES);
   const init = opts.init ?? (m.E ? 'encoder' : 'mean');
   if (!(init instanceof tf.Tensor)) oneOf('refine: init', init, REFINE_INITS);
-  const seed = integer('refine: seed', opts.seed ?? 0, 0);
+  const seed = integer('refine: seed', opts.seed ?? 0);
   const steps = integer('refine: steps', opts.steps ?? REFINE_DEFAULTS.steps, 0);
   const lr = finiteNumber('refine: lr', opts.lr ?? REFINE_DEFAULTS.lr, (v) => v > 0, 'a positive number');
   const beta = finiteNumber('refine: beta', opts.beta ?? 0, (v) => v >= 0, 'a number ≥ 0');

@@ -156,6 +156,16 @@ test('every public call fails cleanly: bad options named, non-finite input, thro
   tf.dispose([a, nan, nanOne, inf, none, noCodes]);
 });
 
+test('checkpoints that are not models, or hold NaN weights, are refused without a leak', async () => {
+  const file = lia.decodeSafetensors(bytes, 'tiny');
+  const name = Object.keys(file.tensors).find((k) => file.tensors[k].dtype === 'F32' && file.tensors[k].data.length > 3)!;
+  const data = Float32Array.from(file.tensors[name].data as Float32Array);
+  data[3] = NaN;
+  const poisoned = lia.encodeSafetensors({ ...file.tensors, [name]: { dtype: 'F32', shape: file.tensors[name].shape, data } }, file.metadata);
+  await failsWithoutLeak('loadModel NaN weights', () => lia.loadModel(poisoned, 'poisoned.safetensors'), new RegExp(`poisoned\\.safetensors: tensor '${name.replace(/\./g, '\\.')}' holds NaN at element 3`));
+  await failsWithoutLeak('loadModel garbage', () => lia.loadModel(new Uint8Array([1, 2, 3]), 'garbage.bin'), /garbage\.bin/);
+});
+
 test('a disposed model says so', async () => {
   const m2 = lia.modelFromBytes(bytes, 'tiny-copy');
   lia.disposeModel(m2);
