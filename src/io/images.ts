@@ -3,6 +3,7 @@
 import { mkdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import sharp from 'sharp';
+import { cleanStaleTempsOf } from './staging.js';
 
 /** A batch of images, NHWC [n, h, w, c], c = 1 (grey) or 3 (RGB). */
 export interface ImageBatch {
@@ -114,6 +115,7 @@ export async function writeImageGrid(path: string, images: ImageBatch, opts: Gri
   const png = await (c === 1 ? img.toColourspace('b-w') : img).png().toBuffer();
 
   await mkdir(dirname(path), { recursive: true });
+  cleanStaleTempsOf(path); // an earlier writer of this path that died mid-write
   const tmp = `${path}.tmp-${process.pid}`;
   try {
     await writeFile(tmp, png);

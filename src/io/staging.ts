@@ -43,6 +43,11 @@ export function cleanStaleDebris(dir: string, pattern: RegExp): string[] {
 
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
+/** Removes `<path>.tmp-<pid>[-<hex>]` left beside `path` by atomic writes of dead processes. */
+export function cleanStaleTempsOf(path: string): string[] {
+  return cleanStaleDebris(dirname(path), new RegExp(`^${escapeRe(basename(path))}\\.tmp-(\\d+)(?:-[0-9a-f]+)?$`));
+}
+
 /** What a command's output folder is, so that an existing one can be told from anything else. */
 export interface FolderKind {
   /** e.g. 'a model folder (lia pack-model)'. */
