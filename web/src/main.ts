@@ -506,13 +506,15 @@ async function main(): Promise<void> {
   const usable = state.catalogue.filter((e) => !e.error);
   const sel = $<HTMLSelectElement>('model');
   sel.replaceChildren(...state.catalogue.map((e) => Object.assign(new Option(e.error ? `${e.title} — cannot be loaded` : e.title, e.id), { disabled: !!e.error, title: e.error ?? '' })));
-  if (broken.length) showError(broken.map((e) => `model folder '${e.id}': ${e.error}`).join('\n'));
   if (!usable.length) throw new Error(`the server offers no usable models${broken.length ? ` (${broken.map((e) => `'${e.id}': ${e.error}`).join('; ')})` : ''}: add one with \`lia studio --model <encoder.safetensors>\``);
   const want = params.get('model');
   const entry = (want && usable.find((e) => e.id === want)) || usable[0];
-  if (want && entry.id !== want) showError(`?model=${want}: no such model here; showing ${entry.title}`);
   sel.value = entry.id;
   await loadEntry(entry);
+  // Shown after loading, which clears the message box when it reconstructs the first sample.
+  const notices = broken.map((e) => `model folder '${e.id}': ${e.error}`);
+  if (want && entry.id !== want) notices.unshift(`?model=${want}: no such model here; showing ${entry.title}`);
+  if (notices.length) showError(notices.join('\n'));
 
   sel.addEventListener('change', () => void act('model', () => loadEntry(state.catalogue.find((e) => e.id === sel.value)!)));
   backendSel.addEventListener('change', () =>
