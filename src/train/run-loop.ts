@@ -53,7 +53,10 @@ export interface RunHooks<L = Record<string, number>> {
   onSnapshot?: (path: string, kimg: number) => void | Promise<void>;
   /** Polled after every step; true makes the run write a snapshot and return. */
   shouldStop?: () => boolean;
-  /** Take the run folder's lock (default true; false only for a process that shares a folder another one holds). */
+  /**
+   * Take the run folder's lock, clean dead runs' staging files and cut the log back to the resumed
+   * step (default true). false only for a process that writes into a folder another process holds.
+   */
   lock?: boolean;
 }
 
@@ -65,13 +68,14 @@ export interface RunResult {
 }
 
 export async function runTraining<L extends object>(trainer: Trainable<L>, runDir: string, hooks: RunHooks<L> = {}): Promise<RunResult> {
-  const lock = hooks.lock === false ? null : RunLock.acquire(runDir);
+  if (hooks.lock === false) return runLocked(trainer, runDir, hooks);
+  const lock = RunLock.acquire(runDir);
   try {
     cleanStaleDebris(runDir, SNAPSHOT_DEBRIS);
     truncateLog(join(runDir, 'log.jsonl'), trainer.step);
     return await runLocked(trainer, runDir, hooks);
   } finally {
-    lock?.release();
+    lock.release();
   }
 }
 

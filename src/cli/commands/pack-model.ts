@@ -60,7 +60,6 @@ export function registerPackModel(program: Command): void {
   });
 }
 
-
 export interface PackOptions {
   ckpt: string;
   out: string;
