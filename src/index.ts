@@ -6,12 +6,12 @@
 // [N, d] (LIA's disentangled space) unless a function says otherwise. Every function that returns a
 // tensor gives it to the caller to dispose.
 import * as tf from '@tensorflow/tfjs';
-import { modelFromBytes, encodeIn, encodeY, initialCode, requireEncoder, type LiaModel } from './invert/model.js';
+import { modelFromBytes, encodeIn, encodeY, initialCode, requireEncoder, requireLive, type LiaModel } from './invert/model.js';
 import { reconstruct as reconstructWith } from './models/checkpoints.js';
-import { refineAsync, REFINE_DEFAULTS, type RefineInit, type RefineSpace, type RefineStep } from './invert/refine.js';
+import { refineAsync, REFINE_DEFAULTS, REFINE_INITS, REFINE_SPACES, type RefineInit, type RefineSpace, type RefineStep } from './invert/refine.js';
 import { interpolateImages, mixImages } from './invert/apps.js';
 import { fitDirectionsFromCodes, editSeries, type Direction, type FitOptions } from './invert/directions.js';
-import type { FeatureNet, FeatureLayer } from './models/features.js';
+import { FEATURE_LAYERS, type FeatureNet, type FeatureLayer } from './models/features.js';
 import { tfSeed } from './util/rng.js';
 
 export { startBrowserEngine as startEngine, engineInfo, BROWSER_BACKENDS, type BrowserEngineConfig, type BrowserBackendName, type EngineInfo } from './engine/core.js';
@@ -23,6 +23,57 @@ export { sefaDirections, pcaDirections, sampleCodes, DIRECTION_METHODS, type Dir
 export { REFINE_DEFAULTS, type RefineStep, type RefineSpace, type RefineInit } from './invert/refine.js';
 export { encodeSafetensors, decodeSafetensors } from './io/safetensors.js';
 export { tf };
+
+/**
+ * Library-wide settings. `assertFinite` (default true): images and codes holding NaN or Infinity are
+ * refused with an error instead of producing NaN images. The synchronous calls (encode, reconstruct,
+ * render, interpolate, mix) read their input to check it, which WebGPU cannot do synchronously: there
+ * only refine and edit check.
+ */
+export const settings = { assertFinite: true };
+
+// ------------------------------------------------------------------------------------------------
+// Validation at the edge: every option against its allowed values, with the value in the message.
+
+function oneOf<T extends string>(what: string, value: unknown, allowed: readonly T[]): T {
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) throw new Error(`${what} must be one of ${allowed.join(', ')}, got ${typeof value === 'string' ? `'${value}'` : String(value)}`);
+  return value as T;
+}
+
+/** An integer ≥ min (any integer without min: seeds). */
+function integer(what: string, value: unknown, min?: number): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < (min ?? -Infinity)) throw new Error(`${what} must be an integer${min === undefined ? '' : ` ≥ ${min}`}, got ${typeof value === 'string' ? `'${value}'` : String(value)}`);
+  return value;
+}
+
+function finiteNumber(what: string, value: unknown, check: (v: number) => boolean = () => true, expected = 'a finite number'): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || !check(value)) throw new Error(`${what} must be ${expected}, got ${typeof value === 'string' ? `'${value}'` : String(value)}`);
+  return value;
+}
+
+function firstNonFinite(v: ArrayLike<number>): number {
+  for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) return i;
+  return -1;
+}
+
+function nonFiniteError(what: string, v: ArrayLike<number>, i: number): Error {
+  return new Error(`${what} holds NaN or Infinity (${v[i]} at element ${i}); lia.settings.assertFinite = false turns this check off`);
+}
+
+/** Refuses a tensor holding NaN or ±Infinity (settings.assertFinite), read synchronously (not on WebGPU). */
+function assertFiniteSync(t: tf.Tensor, what: string): void {
+  if (!settings.assertFinite || tf.getBackend() === 'webgpu') return;
+  const v = t.dataSync() as Float32Array;
+  const i = firstNonFinite(v);
+  if (i >= 0) throw nonFiniteError(what, v, i);
+}
+
+async function assertFinite(t: tf.Tensor, what: string): Promise<void> {
+  if (!settings.assertFinite) return;
+  const v = (await t.data()) as Float32Array;
+  const i = firstNonFinite(v);
+  if (i >= 0) throw nonFiniteError(what, v, i);
+}
 
 /** What a model is and takes. */
 export interface ModelInfo {
@@ -62,6 +113,7 @@ export async function loadModel(source: Uint8Array | ArrayBuffer | URL | string,
 }
 
 export function modelInfo(m: LiaModel): ModelInfo {
+  requireLive(m, 'modelInfo');
   const g = m.decoder.generator;
   return {
     kind: m.E ? 'encoder' : 'decoder',
@@ -76,15 +128,20 @@ export function modelInfo(m: LiaModel): ModelInfo {
   };
 }
 
-function checkImages(m: LiaModel, x: tf.Tensor4D, what: string): void {
+/** Images for the model: the right shape, at least one, finite (synchronously checked unless `sync` is false). */
+function checkImages(m: LiaModel, x: tf.Tensor4D, what: string, sync = true): void {
+  requireLive(m, what);
   const g = m.decoder.generator;
-  if (x.rank !== 4 || x.shape[1] !== g.resolution || x.shape[2] !== g.resolution || x.shape[3] !== g.channels) {
-    throw new Error(`${what}: expected images [N, ${g.resolution}, ${g.resolution}, ${g.channels}] for ${m.source}, got [${x.shape}] (pixelsToTensor converts any image)`);
+  if (!(x instanceof tf.Tensor) || x.rank !== 4 || x.shape[1] !== g.resolution || x.shape[2] !== g.resolution || x.shape[3] !== g.channels) {
+    throw new Error(`${what}: expected images [N, ${g.resolution}, ${g.resolution}, ${g.channels}] for ${m.source}, got ${x instanceof tf.Tensor ? `[${x.shape}]` : String(x)} (pixelsToTensor converts any image)`);
   }
+  if (x.shape[0] < 1) throw new Error(`${what}: expected at least one image, got a batch of 0`);
+  if (sync) assertFiniteSync(x, `${what}: the images`);
 }
 
 /** The code of each image: y = f(x) for LIA (Φ⁻¹ is never run), or z when `space` is 'z' (Φ(f(x))). */
 export function encode(m: LiaModel, x: tf.Tensor4D, space: 'y' | 'z' = 'y'): tf.Tensor2D {
+  oneOf('encode: space', space, ['y', 'z'] as const);
   checkImages(m, x, 'encode');
   return encodeIn(m, x, space);
 }
@@ -98,9 +155,13 @@ export function reconstruct(m: LiaModel, x: tf.Tensor4D): tf.Tensor4D {
 
 /** Images of codes: y [N, d] or one y per style input [N, styleInputs, d]; z [N, d] with space 'z'. */
 export function render(m: LiaModel, code: tf.Tensor2D | tf.Tensor3D, space: 'y' | 'z' = 'y'): tf.Tensor4D {
+  requireLive(m, 'render');
+  oneOf('render: space', space, ['y', 'z'] as const);
   const d = m.G.config.latentSize;
-  const ok = code.shape[code.rank - 1] === d && (code.rank === 2 || (code.rank === 3 && space === 'y' && code.shape[1] === m.G.numWs));
-  if (!ok) throw new Error(`render: expected codes [N, ${d}]${space === 'y' ? ` or [N, ${m.G.numWs}, ${d}]` : ''} in ${space}, got [${code.shape}]`);
+  const ok = code instanceof tf.Tensor && code.shape[code.rank - 1] === d && (code.rank === 2 || (code.rank === 3 && space === 'y' && code.shape[1] === m.G.numWs));
+  if (!ok) throw new Error(`render: expected codes [N, ${d}]${space === 'y' ? ` or [N, ${m.G.numWs}, ${d}]` : ''} in ${space}, got ${code instanceof tf.Tensor ? `[${code.shape}]` : String(code)}`);
+  if (code.shape[0] < 1) throw new Error('render: expected at least one code, got 0');
+  assertFiniteSync(code, 'render: the codes');
   return m.G.render(code, space);
 }
 
@@ -113,11 +174,13 @@ export interface GenerateOptions {
 
 /** Random samples g(Φ⁻¹(z)), z ~ N(0, I) from `seed` (the same seed gives the images `lia generate` gives). */
 export function generate(m: LiaModel, opts: GenerateOptions = {}): tf.Tensor4D {
-  const n = opts.n ?? 16;
-  if (!Number.isInteger(n) || n < 1) throw new Error(`generate: n must be a positive integer, got ${n}`);
+  requireLive(m, 'generate');
+  const n = integer('generate: n', opts.n ?? 16, 1);
+  const seed = integer('generate: seed', opts.seed ?? 0);
+  const truncation = finiteNumber('generate: truncation', opts.truncation ?? 1);
   return tf.tidy(() => {
-    const z = tf.randomNormal([n, m.G.config.latentSize], 0, 1, 'float32', tfSeed(opts.seed ?? 0)) as tf.Tensor2D;
-    return m.G.forward(z, { noise: 'const', truncation: opts.truncation ?? 1 });
+    const z = tf.randomNormal([n, m.G.config.latentSize], 0, 1, 'float32', tfSeed(seed)) as tf.Tensor2D;
+    return m.G.forward(z, { noise: 'const', truncation });
   });
 }
 
@@ -138,6 +201,7 @@ export interface RefineOptions {
   onStep?: (s: RefineStep) => void;
   /** Stops after the current step; the result holds what was reached. */
   signal?: AbortSignal;
+  /** Seed of init 'random' (an integer; default 0). */
   seed?: number;
 }
 
@@ -146,7 +210,7 @@ export interface RefineOutput {
   code: tf.Tensor;
   images: tf.Tensor4D;
   history: RefineStep[];
-  /** Per-image pixel MSE on [-1, 1] images at the end. */
+  /** Per-image pixel MSE at the end, on images in [0, 1] (the unit of every report and command). */
   finalMse: Float32Array;
   stopped: boolean;
 }
@@ -156,21 +220,20 @@ export interface RefineOutput {
  * g frozen; from the encoder's code by default. Yields to the event loop between steps.
  */
 export async function refine(m: LiaModel, x: tf.Tensor4D, opts: RefineOptions = {}): Promise<RefineOutput> {
-  checkImages(m, x, 'refine');
-  const space = opts.space ?? 'y';
+  checkImages(m, x, 'refine', false);
+  const space = oneOf('refine: space', opts.space ?? 'y', REFINE_SPACES);
   const init = opts.init ?? (m.E ? 'encoder' : 'mean');
-  const start = typeof init === 'string' ? initialCode(m, space, init, x, opts.seed ?? 0) : init;
+  if (!(init instanceof tf.Tensor)) oneOf('refine: init', init, REFINE_INITS);
+  const seed = integer('refine: seed', opts.seed ?? 0);
+  const steps = integer('refine: steps', opts.steps ?? REFINE_DEFAULTS.steps, 0);
+  const lr = finiteNumber('refine: lr', opts.lr ?? REFINE_DEFAULTS.lr, (v) => v > 0, 'a positive number');
+  const beta = finiteNumber('refine: beta', opts.beta ?? 0, (v) => v >= 0, 'a number ≥ 0');
+  const perceptualLayer = opts.perceptualLayer === undefined ? undefined : oneOf('refine: perceptualLayer', opts.perceptualLayer, FEATURE_LAYERS);
+  await assertFinite(x, 'refine: the images');
+  if (init instanceof tf.Tensor) await assertFinite(init, 'refine: the initial code');
+  const start = init instanceof tf.Tensor ? init : initialCode(m, space, init as RefineInit, x, seed);
   try {
-    return await refineAsync(m.G, x, start, {
-      steps: opts.steps ?? REFINE_DEFAULTS.steps,
-      lr: opts.lr ?? REFINE_DEFAULTS.lr,
-      beta: opts.beta ?? 0,
-      perceptualNet: opts.perceptualNet,
-      perceptualLayer: opts.perceptualLayer,
-      space,
-      onStep: opts.onStep,
-      signal: opts.signal,
-    });
+    return await refineAsync(m.G, x, start, { steps, lr, beta, perceptualNet: opts.perceptualNet, perceptualLayer, space, onStep: opts.onStep, signal: opts.signal });
   } finally {
     if (start !== init) start.dispose();
   }
@@ -180,9 +243,10 @@ export async function refine(m: LiaModel, x: tf.Tensor4D, opts: RefineOptions = 
 export function interpolate(m: LiaModel, a: tf.Tensor4D, b: tf.Tensor4D, opts: { space?: 'y' | 'z'; steps?: number } = {}): tf.Tensor4D {
   checkImages(m, a, 'interpolate');
   checkImages(m, b, 'interpolate');
-  const steps = opts.steps ?? 8;
-  if (!Number.isInteger(steps) || steps < 2) throw new Error(`interpolate: steps must be an integer ≥ 2, got ${steps}`);
-  return interpolateImages(m, a, b, opts.space ?? 'y', steps);
+  if (a.shape[0] !== 1 || b.shape[0] !== 1) throw new Error(`interpolate: one image each, got batches of ${a.shape[0]} and ${b.shape[0]}`);
+  const space = oneOf('interpolate: space', opts.space ?? 'y', ['y', 'z'] as const);
+  const steps = integer('interpolate: steps', opts.steps ?? 8, 2);
+  return interpolateImages(m, a, b, space, steps);
 }
 
 /**
@@ -197,11 +261,18 @@ export function mix(m: LiaModel, coarse: tf.Tensor4D, fine: tf.Tensor4D, crossov
 
 /** g(f(x) + α·scale·n) for each strength α (in standard deviations of the codes along the direction). x: [1, R, R, C]. */
 export async function edit(m: LiaModel, x: tf.Tensor4D, direction: Direction, strengths: number[]): Promise<tf.Tensor4D> {
-  checkImages(m, x, 'edit');
+  checkImages(m, x, 'edit', false);
   if (x.shape[0] !== 1) throw new Error(`edit: one image at a time, got ${x.shape[0]}`);
+  if (!Array.isArray(strengths) || strengths.length === 0) throw new Error('edit: give at least one strength (e.g. [-2, 0, 2])');
+  strengths.forEach((a, i) => finiteNumber(`edit: strength ${i}`, a));
+  await assertFinite(x, 'edit: the image');
   const y = encodeY(m, x);
-  const codes = editSeries(await y.data(), direction, strengths);
-  y.dispose();
+  let codes: Float32Array;
+  try {
+    codes = editSeries(await y.data(), direction, strengths);
+  } finally {
+    y.dispose();
+  }
   return tf.tidy(() => m.G.render(tf.tensor2d(codes, [strengths.length, direction.n.length])));
 }
 
@@ -210,7 +281,8 @@ export async function edit(m: LiaModel, x: tf.Tensor4D, direction: Direction, st
  * `labels[i]` is the class index of image i, `classNames` names the classes to fit (by index).
  */
 export async function fitDirections(m: LiaModel, x: tf.Tensor4D, labels: ArrayLike<number>, classNames: string[], opts: FitOptions & { batch?: number } = {}): Promise<Direction[]> {
-  checkImages(m, x, 'fitDirections');
+  checkImages(m, x, 'fitDirections', false);
+  await assertFinite(x, 'fitDirections: the images');
   const n = x.shape[0];
   if (labels.length !== n) throw new Error(`fitDirections: ${n} images but ${labels.length} labels`);
   const y = await encodeCodesOf(m, x, opts.batch ?? 256);
@@ -219,6 +291,8 @@ export async function fitDirections(m: LiaModel, x: tf.Tensor4D, labels: ArrayLi
 
 /** y of many images, in batches: [N·d] row-major. */
 export async function encodeCodesOf(m: LiaModel, x: tf.Tensor4D, batch = 256, onProgress?: (done: number, total: number) => void): Promise<Float32Array> {
+  requireLive(m, 'encodeCodesOf');
+  integer('encodeCodesOf: batch', batch, 1);
   const n = x.shape[0];
   const d = m.G.config.latentSize;
   const y = new Float32Array(n * d);

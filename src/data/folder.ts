@@ -14,7 +14,7 @@
 // `order: 'ordered'`, in path order.
 // Channels and transparency: see src/data/decode.ts (without `channels`, a folder whose images are
 // all grey is one channel; alpha is composited over white unless `background` says otherwise).
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeImageList, validateBackground, WHITE, type Rgb } from './decode.js';
 import { samplingOrder, type SplitRule } from './split.js';
@@ -57,17 +57,35 @@ export interface FolderImages {
 
 const isImageFile = (name: string) => IMAGE_EXTENSIONS.some((ext) => name.toLowerCase().endsWith(ext));
 
-/** Relative paths of all image files under dir, sorted. */
-async function listImages(dir: string, rel = ''): Promise<string[]> {
+/**
+ * Relative paths of all image files under dir, sorted. Symbolic links to files and folders are
+ * followed; one that loops (back into a folder being read, or onto itself) or dangles is skipped with
+ * a warning line naming it.
+ */
+async function listImages(dir: string, rel = '', reading = new Set<string>()): Promise<string[]> {
+  const here = await realpath(join(dir, rel));
+  reading.add(here);
   const found: string[] = [];
   for (const entry of await readdir(join(dir, rel), { withFileTypes: true })) {
     if (entry.name.startsWith('.')) continue;
     const relPath = rel ? `${rel}/${entry.name}` : entry.name;
-    // Follow symbolic links to files and folders.
-    const kind = entry.isSymbolicLink() ? await stat(join(dir, relPath)) : entry;
-    if (kind.isDirectory()) found.push(...(await listImages(dir, relPath)));
+    let kind: { isDirectory(): boolean; isFile(): boolean } = entry;
+    if (entry.isSymbolicLink()) {
+      try {
+        kind = await stat(join(dir, relPath));
+      } catch (e) {
+        console.warn(`lia: warning: skipping ${join(dir, relPath)}: a symbolic link that cannot be followed (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+        continue;
+      }
+      if (kind.isDirectory() && reading.has(await realpath(join(dir, relPath)))) {
+        console.warn(`lia: warning: skipping ${join(dir, relPath)}: a symbolic link back into a folder being read (a loop)`);
+        continue;
+      }
+    }
+    if (kind.isDirectory()) found.push(...(await listImages(dir, relPath, reading)));
     else if (kind.isFile() && isImageFile(entry.name)) found.push(relPath);
   }
+  reading.delete(here);
   return found.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 

@@ -178,7 +178,7 @@ export async function refinementPart(ctx: PartContext, m: LiaModel, pool: Pool, 
           const s0 = tf.tidy(() => tf.mean(mse01(x, start)).dataSync()[0]);
           const r = await lia.refine(m, x, { init: code0, steps, lr: REFINE_DEFAULTS.lr, beta, perceptualNet: net, perceptualLayer: m.encoder?.train.perceptualLayer, space: 'y' });
           series.push({ name: `from ${init}`, points: r.history.map((h) => [h.step, h.loss]) });
-          const s1 = r.finalMse.reduce((a, v) => a + v, 0) / r.finalMse.length / 4;
+          const s1 = r.finalMse.reduce((a, v) => a + v, 0) / r.finalMse.length;
           table.push([init, s0, s1, r.history[0].loss, r.history.at(-1)!.loss]);
           if (init === 'encoder') rows.push((await start.data()) as Float32Array);
           if (init !== 'random') rows.push((await r.images.data()) as Float32Array);

@@ -22,6 +22,8 @@ export interface LiaModel {
   /** The dataset the model was trained on (for 'test'/'train' image specs). */
   data: string;
   dataDir?: string;
+  /** Set by disposeModel: every call then says so instead of failing inside TensorFlow.js. */
+  disposed?: boolean;
 }
 
 /** A model from a decoded checkpoint: an encoder checkpoint (encoder + generator) or a decoder snapshot. */
@@ -38,14 +40,28 @@ export function modelFromSnapshot(snap: SnapshotContents): LiaModel {
   throw new Error(`${source}: expected an encoder checkpoint (lia train-encoder) or a decoder snapshot (lia train-decoder), found kind '${snap.kind}'`);
 }
 
-/** A model from checkpoint bytes; `source` names them in errors. */
+/** A model from checkpoint bytes; `source` names them in errors. Weights that are NaN or infinite are refused. */
 export function modelFromBytes(bytes: Uint8Array, source: string): LiaModel {
-  return modelFromSnapshot(decodeSnapshot(bytes, source));
+  const snap = decodeSnapshot(bytes, source);
+  for (const [name, t] of Object.entries(snap.tensors)) {
+    if (t.dtype !== 'F32') continue;
+    const i = t.data.findIndex((v) => !Number.isFinite(v));
+    if (i >= 0) throw new Error(`${source}: tensor '${name}' holds ${t.data[i]} at element ${i}: the checkpoint is damaged or its training diverged`);
+  }
+  return modelFromSnapshot(snap);
 }
 
+/** Frees the model's weights; a second call does nothing, and later calls with the model say it was disposed. */
 export function disposeModel(m: LiaModel): void {
+  if (m.disposed) return;
   m.G.dispose();
   m.E?.dispose();
+  m.disposed = true;
+}
+
+/** Throws when the model was disposed (`what` names the call). */
+export function requireLive(m: LiaModel, what: string): void {
+  if (m.disposed) throw new Error(`${what}: the model ${m.source} has been disposed (lia.disposeModel); load it again`);
 }
 
 /** The model's encoder, or a clear error naming what the command needs. */

@@ -38,7 +38,9 @@ export interface RefineOptions {
 
 export interface RefineStep {
   step: number;
+  /** The optimised loss: mse + β·perceptual. */
   loss: number;
+  /** Batch-mean pixel MSE on the [-1, 1] images the loss sees (a quarter of it on [0, 1]: `mse / 4`). */
   mse: number;
   perceptual: number;
 }
@@ -49,7 +51,7 @@ export interface RefineResult {
   /** g(code), [N, R, R, C] in [-1, 1]. */
   images: tf.Tensor4D;
   history: RefineStep[];
-  /** Per-image pixel MSE on [-1, 1] images after the last step. */
+  /** Per-image pixel MSE after the last step, on images in [0, 1] (the unit of every report). */
   finalMse: Float32Array;
 }
 
@@ -96,7 +98,11 @@ export class Refinement {
     if (opts.beta > 0 && !opts.perceptualNet) throw new Error('β > 0 needs a perceptual network');
     this.layer = opts.perceptualLayer ?? 'conv4';
     this.code = tf.variable(init, true);
-    this.opt = new Adam(new Map([['code', this.code]]), { lr: opts.lr, beta1: REFINE_DEFAULTS.beta1, beta2: REFINE_DEFAULTS.beta2, eps: 1e-8 });
+    // In a tidy: Adam's tensor moments (torch, WebGPU, WebGL) are variables made from zerosLike
+    // tensors, which would otherwise outlive it (2 tensors per refinement).
+    let opt: Adam | undefined;
+    tf.tidy(() => void (opt = new Adam(new Map([['code', this.code]]), { lr: opts.lr, beta1: REFINE_DEFAULTS.beta1, beta2: REFINE_DEFAULTS.beta2, eps: 1e-8 })));
+    this.opt = opt!;
     // The target features never change: compute them once.
     const net = opts.beta > 0 ? opts.perceptualNet : undefined;
     this.target = net ? tf.tidy(() => net.features(x, [this.layer])[this.layer]) : null;
@@ -161,7 +167,8 @@ export class Refinement {
 
   private final(): { images: tf.Tensor4D; mse: tf.Tensor } {
     const images = renderCode(this.G, this.opts.space, this.code);
-    return { images, mse: tf.tidy(() => tf.mean(tf.squaredDifference(this.x, images), [1, 2, 3])) };
+    // Images in [-1, 1] are twice the [0, 1] ones: a quarter of their squared difference.
+    return { images, mse: tf.tidy(() => tf.div(tf.mean(tf.squaredDifference(this.x, images), [1, 2, 3]), 4)) };
   }
 
   dispose(): void {

@@ -3,6 +3,7 @@
 import { mkdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import sharp from 'sharp';
+import { cleanStaleTempsOf } from './staging.js';
 
 /** A batch of images, NHWC [n, h, w, c], c = 1 (grey) or 3 (RGB). */
 export interface ImageBatch {
@@ -114,6 +115,7 @@ export async function writeImageGrid(path: string, images: ImageBatch, opts: Gri
   const png = await (c === 1 ? img.toColourspace('b-w') : img).png().toBuffer();
 
   await mkdir(dirname(path), { recursive: true });
+  cleanStaleTempsOf(path); // an earlier writer of this path that died mid-write
   const tmp = `${path}.tmp-${process.pid}`;
   try {
     await writeFile(tmp, png);
@@ -133,13 +135,19 @@ export async function writeImageGrid(path: string, images: ImageBatch, opts: Gri
  * Throws on truncated or corrupt files (libvips warnings count as errors).
  */
 export async function decodeImageFile(path: string, resolution: number, channels: 1 | 3): Promise<Uint8Array> {
-  const { data, info } = await sharp(path, { failOn: 'warning' })
-    .autoOrient()
-    .flatten({ background: { r: 255, g: 255, b: 255 } })
-    .resize(resolution, resolution, { fit: 'cover', position: 'centre' })
-    .toColourspace(channels === 1 ? 'b-w' : 'srgb')
-    .raw({ depth: 'uchar' })
-    .toBuffer({ resolveWithObject: true });
+  let decoded: { data: Buffer; info: { width: number; height: number; channels: number } };
+  try {
+    decoded = await sharp(path, { failOn: 'warning' })
+      .autoOrient()
+      .flatten({ background: { r: 255, g: 255, b: 255 } })
+      .resize(resolution, resolution, { fit: 'cover', position: 'centre' })
+      .toColourspace(channels === 1 ? 'b-w' : 'srgb')
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+  } catch (e) {
+    throw new Error(`${path}: cannot read the image (${(e as Error).message.trim()})`, { cause: e });
+  }
+  const { data, info } = decoded;
   if (info.width !== resolution || info.height !== resolution || info.channels !== channels) {
     throw new Error(
       `${path}: decoded to ${info.width}×${info.height}×${info.channels}, expected ${resolution}×${resolution}×${channels}`,

@@ -52,15 +52,24 @@ export function readModelFolder(dir: string, id: string): ModelFolder | null {
   return { id, dir, manifest, model: join(dir, 'model.safetensors'), directions: existsSync(directions) ? directions : undefined, samples };
 }
 
-/** Every model folder under `root`: LIA models (the invertible mapping) first, then by name. */
-export function listModelFolders(root: string): ModelFolder[] {
+/**
+ * Every model folder under `root`: LIA models (the invertible mapping) first, then by name. A folder
+ * that cannot be read (a broken manifest, a dangling link) throws, or, with `onError`, is reported
+ * there and left out.
+ */
+export function listModelFolders(root: string, onError?: (id: string, dir: string, error: Error) => void): ModelFolder[] {
   if (!existsSync(root)) return [];
   const found: ModelFolder[] = [];
   for (const name of readdirSync(root).sort()) {
     const dir = join(root, name);
-    if (!statSync(dir).isDirectory()) continue;
-    const f = readModelFolder(dir, name);
-    if (f) found.push(f);
+    try {
+      if (!statSync(dir).isDirectory()) continue;
+      const f = readModelFolder(dir, name);
+      if (f) found.push(f);
+    } catch (e) {
+      if (!onError) throw e;
+      onError(name, dir, e as Error);
+    }
   }
   const rank = (f: ModelFolder) => (f.manifest.mapping === 'invertible' ? 0 : 1);
   return found.sort((a, b) => rank(a) - rank(b) || a.id.localeCompare(b.id));

@@ -1,6 +1,7 @@
 // Safetensors files (Node): atomic writes and validated reads over the codec in io/safetensors.ts.
 import { open, rename, rm, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { cleanStaleTempsOf } from './staging.js';
 import { decodeSafetensors, planEncoding, type DecodedSafetensors, type Metadata, type TensorMap } from './safetensors.js';
 
 function randomSuffix(): string {
@@ -16,6 +17,7 @@ function randomSuffix(): string {
 export async function writeSafetensorsFile(path: string, tensors: TensorMap, metadata?: Metadata): Promise<void> {
   // Validate and lay out everything before touching the disk.
   const plan = planEncoding(tensors, metadata, path);
+  cleanStaleTempsOf(path); // an earlier writer of this path that died mid-write
   const tmp = `${path}.tmp-${process.pid}-${randomSuffix()}`;
   let created = false;
   try {

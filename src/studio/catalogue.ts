@@ -8,4 +8,6 @@ export interface CatalogueEntry {
   directions?: string;
   samples: string[];
   manifest: Record<string, unknown>;
+  /** Set when the model folder cannot be offered (a broken manifest, …): the page lists it with this message. */
+  error?: string;
 }

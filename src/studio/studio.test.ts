@@ -5,7 +5,7 @@
 // input gives a message on the page.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -206,5 +206,31 @@ test('studio: bad input is a message on the page, never a blank', { skip, timeou
       await p.close();
       await s.close();
     }
+  }
+});
+
+test('studio: a broken model folder is listed with its error on the page while the others load', { skip, timeout: 300_000 }, async () => {
+  const models = join(tmp, 'models-with-broken');
+  cpSync(join(MODELS, MODEL_ID), join(models, MODEL_ID), { recursive: true });
+  cpSync(join(MODELS, MODEL_ID), join(models, 'broken'), { recursive: true });
+  writeFileSync(join(models, 'broken', 'manifest.json'), '{ "title": oops');
+  const s = await startStudioServer({ webDir: WEB, modelsDir: models, port: 0 });
+  const page = await browser.newPage();
+  try {
+    await page.goto(`${s.url}?backend=cpu`);
+    await page.waitForFunction(() => document.body.dataset.ready !== undefined && document.body.dataset.busy === '0', { timeout: 120_000 });
+    const got = await page.evaluate(() => ({
+      ready: document.body.dataset.ready,
+      error: document.getElementById('error')!.hidden ? '' : document.getElementById('error')!.textContent,
+      options: [...(document.getElementById('model') as HTMLSelectElement).options].map((o) => ({ value: o.value, disabled: o.disabled })),
+      selected: (document.getElementById('model') as HTMLSelectElement).value,
+    }));
+    assert.equal(got.ready, 'true');
+    assert.match(got.error ?? '', /model folder 'broken':.*manifest\.json: not valid JSON/);
+    assert.deepEqual(got.options.find((o) => o.value === 'broken'), { value: 'broken', disabled: true });
+    assert.equal(got.selected, MODEL_ID);
+  } finally {
+    await page.close();
+    await s.close();
   }
 });

@@ -1,6 +1,7 @@
 // Numbered run folders (runs/00003-fashion-mnist-32/) and the JSONL training log.
-import { appendFileSync, mkdirSync, readdirSync, existsSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeTextAtomic } from '../io/files.js';
 
 /** Creates `<outDir>/<NNNNN>-<name>` with the next free number and returns its path. */
 export function createRunDir(outDir: string, name: string): string {
@@ -23,6 +24,27 @@ export class JsonlLog {
     appendFileSync(this.path, JSON.stringify(record) + '\n');
   }
 }
+
+/**
+ * Cuts a log back to the lines of steps ≤ `step` (a run resumed from that step's snapshot writes the
+ * later steps again). A line cut off by a kill is dropped too.
+ */
+export function truncateLog(path: string, step: number): void {
+  if (!existsSync(path)) return;
+  const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l.trim());
+  const kept = lines.filter((l) => {
+    try {
+      const r = JSON.parse(l) as { step?: unknown };
+      return typeof r.step !== 'number' || r.step <= step;
+    } catch {
+      return false;
+    }
+  });
+  if (kept.length !== lines.length) writeTextAtomic(path, kept.map((l) => `${l}\n`).join(''));
+}
+
+/** Staging files of snapshot and grid writes (`<name>.tmp-<pid>[-<hex>]`); the group is the pid. */
+export const SNAPSHOT_DEBRIS = /^(?:snapshot-\d+\.safetensors|grid-\d+\.png)\.tmp-(\d+)(?:-[0-9a-f]+)?$/;
 
 export function snapshotName(kimg: number): string {
   return `snapshot-${String(Math.round(kimg * 1000)).padStart(9, '0')}.safetensors`;

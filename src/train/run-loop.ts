@@ -1,9 +1,11 @@
 // The loop around a trainer's step that logs, snapshots (with images beside each snapshot) and stops
 // cleanly on request or on a non-finite loss. Shared by stage 1 and stage 2; the CLI adds the
-// progress bar and signal handling on top.
+// progress bar and signal handling on top. The run folder is locked while it runs (io/staging.ts);
+// a resumed run's log is cut back to the resumed step, and staging files of dead runs are removed.
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
-import { JsonlLog, snapshotName, latestSnapshot } from './run-dir.js';
+import { JsonlLog, snapshotName, latestSnapshot, truncateLog, SNAPSHOT_DEBRIS } from './run-dir.js';
+import { RunLock, cleanStaleDebris } from '../io/staging.js';
 
 /** A loss became NaN or infinite: the run stops, keeping its last good snapshot. */
 export class NonFiniteLossError extends Error {
@@ -57,6 +59,11 @@ export interface RunHooks<L = Record<string, number>> {
   onSnapshot?: (path: string, kimg: number) => void | Promise<void>;
   /** Polled after every step; true makes the run write a snapshot and return. */
   shouldStop?: () => boolean;
+  /**
+   * Take the run folder's lock, clean dead runs' staging files and cut the log back to the resumed
+   * step (default true). false only for a process that writes into a folder another process holds.
+   */
+  lock?: boolean;
 }
 
 export interface RunResult {
@@ -67,6 +74,18 @@ export interface RunResult {
 }
 
 export async function runTraining<L extends object>(trainer: Trainable<L>, runDir: string, hooks: RunHooks<L> = {}): Promise<RunResult> {
+  if (hooks.lock === false) return runLocked(trainer, runDir, hooks);
+  const lock = RunLock.acquire(runDir);
+  try {
+    cleanStaleDebris(runDir, SNAPSHOT_DEBRIS);
+    truncateLog(join(runDir, 'log.jsonl'), trainer.step);
+    return await runLocked(trainer, runDir, hooks);
+  } finally {
+    lock.release();
+  }
+}
+
+async function runLocked<L extends object>(trainer: Trainable<L>, runDir: string, hooks: RunHooks<L>): Promise<RunResult> {
   const cfg = trainer.cfg;
   const log = new JsonlLog(join(runDir, 'log.jsonl'));
   const total = cfg.kimg * 1000;

@@ -501,14 +501,20 @@ async function main(): Promise<void> {
   const res = await fetch('models/index.json');
   if (!res.ok) throw new Error(`the model catalogue (models/index.json) did not load: HTTP ${res.status}. Serve this page with \`lia studio\`.`);
   state.catalogue = ((await res.json()) as { models: CatalogueEntry[] }).models;
-  if (!state.catalogue.length) throw new Error('the server offers no models: add one with `lia studio --model <encoder.safetensors>`');
+  // A broken model folder is listed, disabled, with its error; the others load.
+  const broken = state.catalogue.filter((e) => e.error);
+  const usable = state.catalogue.filter((e) => !e.error);
   const sel = $<HTMLSelectElement>('model');
-  sel.replaceChildren(...state.catalogue.map((e) => new Option(e.title, e.id)));
+  sel.replaceChildren(...state.catalogue.map((e) => Object.assign(new Option(e.error ? `${e.title} — cannot be loaded` : e.title, e.id), { disabled: !!e.error, title: e.error ?? '' })));
+  if (!usable.length) throw new Error(`the server offers no usable models${broken.length ? ` (${broken.map((e) => `'${e.id}': ${e.error}`).join('; ')})` : ''}: add one with \`lia studio --model <encoder.safetensors>\``);
   const want = params.get('model');
-  const entry = (want && state.catalogue.find((e) => e.id === want)) || state.catalogue[0];
-  if (want && entry.id !== want) showError(`?model=${want}: no such model here; showing ${entry.title}`);
+  const entry = (want && usable.find((e) => e.id === want)) || usable[0];
   sel.value = entry.id;
   await loadEntry(entry);
+  // Shown after loading, which clears the message box when it reconstructs the first sample.
+  const notices = broken.map((e) => `model folder '${e.id}': ${e.error}`);
+  if (want && entry.id !== want) notices.unshift(`?model=${want}: no such model here; showing ${entry.title}`);
+  if (notices.length) showError(notices.join('\n'));
 
   sel.addEventListener('change', () => void act('model', () => loadEntry(state.catalogue.find((e) => e.id === sel.value)!)));
   backendSel.addEventListener('change', () =>
