@@ -4,8 +4,10 @@
 // idempotent (src/batch/shard.ts), so running a shard twice is harmless.
 import { Redis } from 'ioredis';
 import { Queue, Worker, type Job } from 'bullmq';
+import { fileURLToPath } from 'node:url';
+import type { StartOptions } from '../engine/backend.js';
 import type { ShardJob } from './plan.js';
-import type { ShardResult, ShardRunner } from './shard.js';
+import type { ShardResult } from './shard.js';
 
 /** The queue name workers serve unless --name says otherwise. */
 export const DEFAULT_QUEUE_NAME = 'lia-batch';
@@ -101,11 +103,20 @@ export interface WorkerOptions {
   lockMs: number;
   /** Leave when no shard is waiting, delayed or active (a dead worker's shard counts as active until it is put back). */
   exitWhenDone: boolean;
+  /** The tensor backend of the processor threads. */
+  engine: StartOptions;
   log: (line: string) => void;
 }
 
-/** Runs a worker until it is closed (SIGINT/SIGTERM) or, with exitWhenDone, the queue is empty. */
-export async function runWorker(runner: ShardRunner, opts: WorkerOptions): Promise<{ shards: number; images: number; seconds: number }> {
+/** The sandboxed processor (src/batch/processor.ts), run in worker threads. */
+const PROCESSOR = fileURLToPath(new URL('./processor.js', import.meta.url));
+
+/**
+ * Runs a worker until it is closed (SIGINT/SIGTERM) or, with exitWhenDone, the queue is empty. Shards
+ * run in worker threads (one per --concurrency), so this thread only talks to Redis: lock renewal
+ * does not wait for tensor work.
+ */
+export async function runWorker(opts: WorkerOptions): Promise<{ shards: number; images: number; seconds: number }> {
   const client = redisClient(opts.url, 'worker');
   client.on('error', (e) => opts.log(`redis: ${e.message}`));
   let shards = 0;
@@ -113,11 +124,10 @@ export async function runWorker(runner: ShardRunner, opts: WorkerOptions): Promi
   const t0 = performance.now();
   const worker = new Worker<ShardJob, ShardResult>(
     opts.name,
-    async (job: Job<ShardJob, ShardResult>) => {
-      opts.log(`start ${job.id} (${job.data.count} images, attempt ${job.attemptsMade + 1}, stalled ${job.stalledCounter})`);
-      return runner.run(job.data, job.id!, (done, total) => job.updateProgress({ done, total }).catch(() => undefined));
-    },
+    PROCESSOR,
     {
+      useWorkerThreads: true,
+      workerThreadsOptions: { workerData: { engine: opts.engine } },
       connection: client,
       concurrency: opts.concurrency,
       lockDuration: opts.lockMs,
@@ -128,6 +138,7 @@ export async function runWorker(runner: ShardRunner, opts: WorkerOptions): Promi
     },
   );
   worker.on('error', (e) => opts.log(`worker: ${e.message}`));
+  worker.on('active', (job: Job<ShardJob, ShardResult>) => opts.log(`start ${job.id} (${job.data.count} images, attempt ${job.attemptsMade + 1}, stalled ${job.stalledCounter})`));
   worker.on('completed', (job, r) => {
     shards++;
     images += r.images;

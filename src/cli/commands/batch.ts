@@ -4,14 +4,13 @@
 import { Command, Option } from 'commander';
 import { mkdirSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { addEngineOptions, initEngineFrom, parsePositiveInt, parseNumber, type EngineOptions } from '../engine-options.js';
+import { addEngineOptions, parsePositiveInt, parseNumber, type EngineOptions } from '../engine-options.js';
 import { FEATURE_LAYERS, type FeatureLayer } from '../../models/features.js';
 import { REFINE_DEFAULTS } from '../../invert/refine.js';
 import * as lia from '../../node.js';
 import { planBatch, type SubmitOptions } from '../../batch/submit.js';
 import { readManifest, writeManifest, manifestPath } from '../../batch/manifest.js';
-import { addShardJobs, connect, openQueue, retryFailed, runWorker, shardStates, DEFAULT_QUEUE_NAME } from '../../batch/queue.js';
-import { ShardRunner } from '../../batch/shard.js';
+import { addShardJobs, connect, openQueue, publicRedisUrl, retryFailed, runWorker, shardStates, DEFAULT_QUEUE_NAME } from '../../batch/queue.js';
 import { summariseStatus } from '../../batch/status.js';
 import { collectBatch } from '../../batch/collect.js';
 import { formatTable } from '../table.js';
@@ -85,16 +84,11 @@ export function registerBatch(program: Command): void {
       .option('--exit-when-done', 'leave when no shard is waiting or active'),
   ).action(async (opts: EngineOptions & { queue: string; name: string; concurrency: number; lockSeconds: number; exitWhenDone?: boolean }) => {
     if (!(opts.lockSeconds >= 1)) throw new Error(`--lock-seconds must be at least 1, got ${opts.lockSeconds}`);
-    const engine = await initEngineFrom(opts);
     await connect(opts.queue).then((c) => c.disconnect());
-    log(`worker on queue '${opts.name}' at ${opts.queue}: backend ${engine.backend}, ${engine.threads} thread(s), concurrency ${opts.concurrency}, pid ${process.pid}`);
-    const runner = new ShardRunner(log);
-    try {
-      const r = await runWorker(runner, { url: opts.queue, name: opts.name, concurrency: opts.concurrency, lockMs: Math.round(opts.lockSeconds * 1000), exitWhenDone: Boolean(opts.exitWhenDone), log });
-      log(`worker done: ${r.shards} shard(s), ${r.images} images in ${r.seconds.toFixed(1)} s`);
-    } finally {
-      runner.dispose();
-    }
+    log(`worker on queue '${opts.name}' at ${publicRedisUrl(opts.queue)}: concurrency ${opts.concurrency}, pid ${process.pid}`);
+    const engine = { backend: opts.backend, threads: opts.threads, device: opts.device, fastKernels: opts.fastKernels };
+    const r = await runWorker({ url: opts.queue, name: opts.name, concurrency: opts.concurrency, lockMs: Math.round(opts.lockSeconds * 1000), exitWhenDone: Boolean(opts.exitWhenDone), engine, log });
+    log(`worker done: ${r.shards} shard(s), ${r.images} images in ${r.seconds.toFixed(1)} s`);
   });
 
   batch
