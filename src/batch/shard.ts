@@ -212,11 +212,19 @@ export class ShardRunner {
     const steps = job.refine?.steps ?? 0;
     const work = n * (1 + steps);
     let done = 0;
+    // Progress goes to Redis: at most once a second, and at the end of each stage.
+    let lastReport = 0;
+    const report = async (force = false) => {
+      const now = performance.now();
+      if (!force && now - lastReport < 1000) return;
+      lastReport = now;
+      await progress(done, work);
+    };
 
     // 1. Encode: the codes `lia encode` writes for the same batches.
     let codes: Partial<Record<CodeSpace, Code>> = await encodeAll(E, m.G, config, images, job.batch, async (d) => {
       done = d;
-      await progress(done, work);
+      await report(d === n);
       await yieldToEventLoop();
     });
 
@@ -243,7 +251,7 @@ export class ShardRunner {
           space: rf.space,
           onStep: () => {
             done += b;
-            void progress(done, work);
+            void report();
           },
         });
         refined.set((await out.code.data()) as Float32Array, i * per);
