@@ -4,6 +4,7 @@
 //   collect's output exactly once, in input order, with the very bits `lia encode` writes; no shard
 //   but the killed one ran twice (the others kept their 2-second locks while they worked);
 // - a corrupt image fails only its own entry; submitting twice adds no job and runs no shard again;
+//   a shard whose folder is removed is rerun by retry-failed and writes the same bytes;
 // - Redis restarted (append-only file) in the middle of a run: no job is lost, the run finishes.
 // Skips with a message when redis-server or the Fashion-MNIST files are missing.
 import { test, before, after } from 'node:test';
@@ -191,6 +192,18 @@ test('a corrupt image fails only its entry; submitting twice adds nothing and ru
   const status = JSON.parse(lia('batch', 'status', '--dir', dir, '--json').stdout);
   assert.deepEqual(status.images, { total: 21, done: 20, failed: 1 });
   assert.equal(status.failedImages[0].name, 'img-018.png');
+
+  // A finished shard whose folder is removed: status counts it missing, retry-failed reruns it, and
+  // the rerun writes the same bytes.
+  const kept = readFileSync(join(dir, 'shard-00001', 'codes.safetensors'));
+  rmSync(join(dir, 'shard-00001'), { recursive: true });
+  assert.equal(JSON.parse(lia('batch', 'status', '--dir', dir, '--json').stdout).shards.missing, 1);
+  assert.match(lia('batch', 'retry-failed', '--dir', dir).stderr, /1 shard\(s\) back/);
+  const w3 = startWorker(redis.url, 5);
+  workers.push(w3);
+  assert.equal(await withTimeout(w3.exit, 60_000, 'the retrying worker'), 0);
+  assert.equal(started([w3]).length, 1, w3.lines.join('\n'));
+  assert.ok(readFileSync(join(dir, 'shard-00001', 'codes.safetensors')).equals(kept), 'the rerun shard wrote other bytes');
 
   // After the run: submitting again adds nothing, and a worker finds nothing to do.
   assert.deepEqual([submit()].map((r) => [r.added, r.existing]), [[0, 3]]);

@@ -231,14 +231,15 @@ export async function shardStates(queue: Queue<ShardJob, ShardResult>, shards: A
   return out;
 }
 
-/** Puts the failed shard jobs among `jobIds` back in the queue; returns how many. */
-export async function retryFailed(queue: Queue<ShardJob, ShardResult>, jobIds: string[]): Promise<string[]> {
+/** Puts failed shard jobs back in the queue, and finished ones whose output folder is gone; returns their ids. */
+export async function retryFailed(queue: Queue<ShardJob, ShardResult>, shards: Array<{ jobId: string; folderMissing: boolean }>): Promise<string[]> {
   const retried: string[] = [];
-  for (const id of jobIds) {
-    const job = await queue.getJob(id);
-    if (job && (await job.getState()) === 'failed') {
-      await job.retry('failed');
-      retried.push(id);
+  for (const { jobId, folderMissing } of shards) {
+    const job = await queue.getJob(jobId);
+    const state = job ? await job.getState() : null;
+    if (job && (state === 'failed' || (state === 'completed' && folderMissing))) {
+      await job.retry(state);
+      retried.push(jobId);
     }
   }
   return retried;

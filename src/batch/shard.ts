@@ -306,10 +306,15 @@ export class ShardRunner {
         fsyncDir(join(tmp, SHARD_FILES.images));
       }
       fsyncDir(tmp);
-      if (existsSync(target)) {
-        // An earlier attempt of this job got as far as the rename: its files are these same bytes.
+      try {
+        renameSync(tmp, target);
+      } catch (e) {
+        // Another attempt of this job (an earlier one, or one running after a lost lock) renamed its
+        // folder first: its files are these same bytes.
+        const code = (e as NodeJS.ErrnoException).code;
+        if ((code !== 'ENOTEMPTY' && code !== 'EEXIST') || !existsSync(join(target, SHARD_FILES.mse))) throw e;
         rmSync(tmp, { recursive: true, force: true });
-      } else renameSync(tmp, target);
+      }
       fsyncDir(job.dir);
     } catch (e) {
       rmSync(tmp, { recursive: true, force: true });

@@ -30,9 +30,9 @@ export function summariseStatus(dir: string, m: BatchManifest, states: ShardStat
     const st = states[k];
     const sdir = shardDir({ dir, shard: shard.shard });
     const onDisk = existsSync(join(sdir, SHARD_FILES.mse));
-    if (st.state === 'done' || onDisk) {
+    if (onDisk) {
       s.done++;
-      const entries = onDisk ? readShardEntries(sdir) : [];
+      const entries = readShardEntries(sdir);
       for (const e of entries) {
         if (e.error !== undefined) failedImages.push({ index: e.index, name: e.name, reason: e.error });
       }
@@ -52,7 +52,7 @@ export function summariseStatus(dir: string, m: BatchManifest, states: ShardStat
     } else if (st.state === 'failed') {
       s.failed++;
       failedShards.push({ jobId: st.jobId, reason: st.failedReason ?? 'unknown' });
-    } else if (st.state === 'missing') s.missing++;
+    } else if (st.state === 'missing' || st.state === 'done') s.missing++; // done in the queue but its folder is gone: retry-failed reruns it
     else s.waiting++;
   });
   const span = (last - first) / 1000;

@@ -12,7 +12,7 @@ import { planBatch, type SubmitOptions } from '../../batch/submit.js';
 import { readManifest, writeManifest, manifestPath } from '../../batch/manifest.js';
 import { addShardJobs, connect, openQueue, publicRedisUrl, retryFailed, runWorker, shardStates, DEFAULT_QUEUE_NAME } from '../../batch/queue.js';
 import { summariseStatus } from '../../batch/status.js';
-import { collectBatch } from '../../batch/collect.js';
+import { collectBatch, missingShards } from '../../batch/collect.js';
 import { formatTable } from '../table.js';
 
 const log = (line: string) => console.error(`lia batch: ${line}`);
@@ -79,7 +79,7 @@ export function registerBatch(program: Command): void {
       .description('run shard jobs from the queue until stopped (SIGINT/SIGTERM finish the active shard first)')
       .requiredOption('--queue <url>', 'Redis: redis://HOST:PORT[/DB]')
       .option('--name <queue>', 'queue name', DEFAULT_QUEUE_NAME)
-      .addOption(new Option('--concurrency <n>', 'shards at once in this process (their tensor work takes turns)').argParser(parsePositiveInt).default(1))
+      .addOption(new Option('--concurrency <n>', 'shards at once, each in its own worker thread (with its own engine, model and data)').argParser(parsePositiveInt).default(1))
       .addOption(new Option('--lock-seconds <s>', "a shard's lock: renewed while the worker runs; a dead worker's shard is retried one to two lock durations after it died").argParser(parseNumber).default(30))
       .option('--exit-when-done', 'leave when no shard is waiting or active'),
   ).action(async (opts: EngineOptions & { queue: string; name: string; concurrency: number; lockSeconds: number; exitWhenDone?: boolean }) => {
@@ -119,7 +119,7 @@ export function registerBatch(program: Command): void {
         for (const f of st.failedShards) console.log(`failed shard ${f.jobId}: ${f.reason}`);
         for (const f of st.failedImages.slice(0, 20)) console.log(`failed image ${f.index} ${f.name}: ${f.reason}`);
         if (st.failedImages.length > 20) console.log(`… and ${st.failedImages.length - 20} more failed images (--json lists all)`);
-        if (s.missing) console.log(`${s.missing} shard(s) are neither queued nor done (was Redis emptied?): run the same \`lia batch submit\` again to re-add them`);
+        if (s.missing) console.log(`${s.missing} shard(s) are neither queued nor on disk: \`lia batch retry-failed\` reruns finished ones whose folder was removed; running the same \`lia batch submit\` again re-adds jobs Redis lost`);
       } finally {
         await queue.close();
         client.disconnect();
@@ -128,7 +128,7 @@ export function registerBatch(program: Command): void {
 
   batch
     .command('retry-failed')
-    .description('put the shards that failed after all their attempts back in the queue')
+    .description('put the shards that failed after all their attempts back in the queue, and the finished ones whose folder is gone')
     .requiredOption('--dir <dir>', 'the batch folder (submit --out)')
     .option('--queue <url>', "Redis (default: the batch's)")
     .action(async (opts: { dir: string; queue?: string }) => {
@@ -137,8 +137,9 @@ export function registerBatch(program: Command): void {
       const client = await connect(queueOf(opts, m.queue));
       const queue = openQueue(m.name, client);
       try {
-        const retried = await retryFailed(queue, m.shards.map((s) => s.jobId));
-        log(`${retried.length} failed shard(s) back in queue '${m.name}'${retried.length ? `: ${retried.slice(0, 8).join(', ')}${retried.length > 8 ? ', …' : ''}` : ''}`);
+        const gone = new Set(missingShards(dir, m));
+        const retried = await retryFailed(queue, m.shards.map((s) => ({ jobId: s.jobId, folderMissing: gone.has(s.shard) })));
+        log(`${retried.length} shard(s) back in queue '${m.name}'${retried.length ? `: ${retried.slice(0, 8).join(', ')}${retried.length > 8 ? ', …' : ''}` : ''}`);
       } finally {
         await queue.close();
         client.disconnect();
