@@ -131,8 +131,9 @@ export async function runWorker(opts: WorkerOptions): Promise<{ shards: number; 
       connection: client,
       concurrency: opts.concurrency,
       lockDuration: opts.lockMs,
-      // The stalled-job check runs as often as a lock lasts: a dead worker's shard is back in the
-      // queue between one and two lock durations after its last renewal.
+      // The stalled-job check runs as often as a lock lasts and moves a job whose lock is gone at the
+      // second check that finds it: a dead worker's shard is back in the queue at most three lock
+      // durations after its last renewal.
       stalledInterval: opts.lockMs,
       maxStalledCount: 3,
     },

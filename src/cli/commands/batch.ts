@@ -80,7 +80,7 @@ export function registerBatch(program: Command): void {
       .requiredOption('--queue <url>', 'Redis: redis://HOST:PORT[/DB]')
       .option('--name <queue>', 'queue name', DEFAULT_QUEUE_NAME)
       .addOption(new Option('--concurrency <n>', 'shards at once, each in its own worker thread (with its own engine, model and data)').argParser(parsePositiveInt).default(1))
-      .addOption(new Option('--lock-seconds <s>', "a shard's lock: renewed while the worker runs; a dead worker's shard is retried one to two lock durations after it died").argParser(parseNumber).default(30))
+      .addOption(new Option('--lock-seconds <s>', "a shard's lock: renewed while the worker runs; a dead worker's shard is back in the queue at most three lock durations after it died").argParser(parseNumber).default(30))
       .option('--exit-when-done', 'leave when no shard is waiting or active'),
   ).action(async (opts: EngineOptions & { queue: string; name: string; concurrency: number; lockSeconds: number; exitWhenDone?: boolean }) => {
     if (!(opts.lockSeconds >= 1)) throw new Error(`--lock-seconds must be at least 1, got ${opts.lockSeconds}`);
