@@ -13,6 +13,7 @@ import { registerApps } from './cli/commands/apps.js';
 import { registerDemo } from './cli/commands/demo.js';
 import { registerExperiment } from './cli/commands/experiment.js';
 import { registerStudio } from './cli/commands/studio.js';
+import { registerBatch } from './cli/commands/batch.js';
 import { shutdownEngine } from './engine/backend.js';
 
 const program = new Command()
@@ -33,6 +34,7 @@ registerApps(program);
 registerDemo(program);
 registerExperiment(program);
 registerStudio(program);
+registerBatch(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -12,7 +12,7 @@ import { reconstruct, requireEncoderSnapshot, requireDecoderSnapshot, type Encod
 import { readSnapshot, exportGroups } from '../../train/snapshot.js';
 import { createRunDir, latestSnapshot } from '../../train/run-dir.js';
 import { loadDataset, type Dataset } from '../../data/index.js';
-import { loadImagesFor, imageTarget, type ImageBatch, type LoadedImages } from '../images.js';
+import { loadImagesFor, imageTarget, type LoadedImages } from '../images.js';
 import * as lia from '../../node.js';
 import { FEATURE_LAYERS, type FeatureNet, type FeatureLayer } from '../../models/features.js';
 import { loadFeatureNet, loadVgg16, DEFAULT_EVAL_NET } from '../../io/network-files.js';
@@ -21,9 +21,7 @@ import { runWithProgress } from '../../train/progress-run.js';
 import { qualitySums } from '../../metrics/image-quality.js';
 import { computeMetrics, appendMetrics, toMetricRecord, type ImageSource } from '../../metrics/index.js';
 import { formatTable } from '../table.js';
-import type { Encoder } from '../../models/encoder.js';
-import type { Generator } from '../../models/generator.js';
-import { InvertibleNetwork } from '../../models/invertible.js';
+import { encodeAll } from '../../invert/encode-all.js';
 
 const num = parseNumber;
 
@@ -334,29 +332,4 @@ export function registerEncoder(program: Command): void {
 function loadImages(spec: string, config: EncoderSnapshotConfig, limit?: number): Promise<LoadedImages> {
   const g = config.decoder.generator;
   return loadImagesFor(spec, { resolution: g.resolution, channels: g.channels, data: config.train.data ?? config.decoder.train.data, dataDir: config.train.dataDir ?? config.decoder.train.dataDir }, limit);
-}
-
-/** y (or ws) for every image, and z = Φ(y) when the decoder's mapping is invertible and y is one vector. */
-async function encodeAll(E: Encoder, G: Generator, config: EncoderSnapshotConfig, images: ImageBatch, batch: number): Promise<Record<string, { shape: number[]; data: Float32Array }>> {
-  const { resolution: r, channels: c, latentSize: d } = config.decoder.generator;
-  const size = r * r * c;
-  const wplus = config.encoder.latent === 'wplus';
-  const per = wplus ? config.encoder.numWs * d : d;
-  const code = new Float32Array(images.n * per);
-  const z = config.predicts === 'y' && !wplus && G.mapping instanceof InvertibleNetwork ? new Float32Array(images.n * d) : null;
-  for (let i = 0; i < images.n; i += batch) {
-    const b = Math.min(batch, images.n - i);
-    const out = tf.tidy(() => {
-      const x = tf.tensor4d(images.data.subarray(i * size, (i + b) * size), [b, r, r, c]);
-      const y = E.forward(x, false);
-      return z ? [y, (G.mapping as InvertibleNetwork).forward(y as tf.Tensor2D)] : [y];
-    });
-    code.set((await out[0].data()) as Float32Array, i * per);
-    if (z) z.set((await out[1].data()) as Float32Array, i * d);
-    tf.dispose(out);
-  }
-  const name = config.predicts === 'z' ? 'z' : wplus ? 'ws' : 'y';
-  const result: Record<string, { shape: number[]; data: Float32Array }> = { [name]: { shape: wplus ? [images.n, config.encoder.numWs, d] : [images.n, d], data: code } };
-  if (z) result.z = { shape: [images.n, d], data: z };
-  return result;
 }
