@@ -62,6 +62,18 @@ export function realImages(ds: Dataset, opts: { split?: 'test' | 'train'; num?: 
   };
 }
 
+/** Images held in memory (reconstructions, refined images), flat NHWC in [-1, 1], `batch` at a time. */
+export function arrayImages(x: Float32Array, shape: { resolution: number; channels: number }, batch: number): ImageSource {
+  checkCount('batch', batch);
+  const { resolution: r, channels: c } = shape;
+  const size = r * r * c;
+  const n = x.length / size;
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${x.length} values are not a whole number of ${r}×${r}×${c} images`);
+  return async function* () {
+    for (let i = 0; i < n; i += batch) yield tf.tensor4d(x.subarray(i * size, Math.min(n, i + batch) * size), [Math.min(batch, n - i), r, r, c]);
+  };
+}
+
 /** Number of images a split offers (for naming metrics by what they used). */
 export function realCount(ds: Dataset, split: 'test' | 'train' = 'test', num = Infinity): number {
   return Math.min(num, rangeSize(split === 'test' ? ds.test : ds.train));
