@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import type { Dataset, LoadOptions } from './dataset.js';
-import { fitToResolution, greyToRgb, type PixelStack } from './resample.js';
+import type { Uint8Images } from '../io/pixel-bytes.js';
+import { fitToResolution, greyToRgb } from './resample.js';
 import { requireOrdered, splitSingle } from './split.js';
 
 const gunzipAsync = promisify(gunzip);
@@ -146,7 +147,7 @@ async function loadIdxPart(
   src: IdxSource,
   resolution: number,
   keep: number | undefined,
-): Promise<PixelStack & { labels: Int32Array | null; nativeH: number; nativeW: number; fileCount: number }> {
+): Promise<Uint8Images & { labels: Int32Array | null; nativeH: number; nativeW: number; fileCount: number }> {
   const idx = await readIdxPair(src.images, src.labels);
   const n = Math.min(idx.count, keep ?? Infinity);
   const stack = fitToResolution({ pixels: idx.pixels.subarray(0, n * idx.height * idx.width), n, h: idx.height, w: idx.width, c: 1 }, resolution);
@@ -154,8 +155,9 @@ async function loadIdxPart(
 }
 
 function describeFit(h: number, w: number, resolution: number): string {
-  if (h === 28 && w === 28) return resolution === 32 ? '28×28 grey, zero-padded to 32×32' : `28×28 grey, zero-padded to 32×32, resampled to ${resolution}×${resolution}`;
-  return h === resolution && w === resolution ? `${h}×${w} grey` : `${h}×${w} grey, resampled to ${resolution}×${resolution}`;
+  const to = `resampled to ${resolution}×${resolution}`;
+  if (h === 28 && w === 28) return resolution === 32 ? '28×28 grey, zero-padded to 32×32' : `28×28 grey, zero-padded to 32×32, ${to}`;
+  return h === resolution && w === resolution ? `${h}×${w} grey` : `${h}×${w} grey, ${to}`;
 }
 
 async function loadIdxDataset(
@@ -175,7 +177,7 @@ async function loadIdxDataset(
   const test = files.test ? await loadIdxPart(files.test, resolution, opts.limit) : null;
 
   const count = train.n + (test?.n ?? 0);
-  let stack: PixelStack = { pixels: new Uint8Array(count * resolution * resolution), n: count, h: resolution, w: resolution, c: 1 };
+  let stack: Uint8Images = { pixels: new Uint8Array(count * resolution * resolution), n: count, h: resolution, w: resolution, c: 1 };
   stack.pixels.set(train.pixels, 0);
   if (test) stack.pixels.set(test.pixels, train.pixels.length);
   if (channels === 3) stack = greyToRgb(stack);
@@ -195,7 +197,10 @@ async function loadIdxDataset(
     ? {
         train: { start: 0, end: train.n },
         test: { start: train.n, end: count },
-        split: { rule: 'source' as const, description: `the source's own: the train file is train${opts.train !== undefined ? ` (its first ${opts.train})` : ''}, the t10k file test` },
+        split: {
+          rule: 'source' as const,
+          description: `the source's own: the train file is train${opts.train !== undefined ? ` (its first ${opts.train})` : ''}, the t10k file test`,
+        },
       }
     : splitSingle(count, opts.train, files.train.images);
   return {

@@ -130,7 +130,10 @@ export function requireOrdered(opts: LoadOptions, name: string): void {
 export function splitSingle(count: number, train: number | undefined, source: string): { train: IndexRange; test: IndexRange; split: SplitInfo } {
   const nTrain = train ?? count - Math.floor(count / 10);
   if (nTrain > count) throw new Error(`train = ${train} is more than the ${count} images of ${source}`);
-  const description = train === undefined ? 'ordered: the last tenth (floor(N/10)) to test, in the source\'s order' : `ordered: the first ${train} train, the rest test, in the source's order`;
+  const description =
+    train === undefined
+      ? "ordered: the last tenth (floor(N/10)) to test, in the source's order"
+      : `ordered: the first ${train} train, the rest test, in the source's order`;
   return { train: { start: 0, end: nTrain }, test: { start: nTrain, end: count }, split: { rule: 'ordered', description } };
 }
 
@@ -174,7 +177,12 @@ function reorder(images: PathImages, order: number[], resolution: number): PathI
 }
 
 /** Splits images that have paths by the rule (see the header comment), reordering them if stratified. */
-export function splitByPath(images: PathImages, rule: SplitRule, opts: LoadOptions, source: string): PathImages & { train: IndexRange; test: IndexRange; split: SplitInfo } {
+export function splitByPath(
+  images: PathImages,
+  rule: SplitRule,
+  opts: LoadOptions,
+  source: string,
+): PathImages & { train: IndexRange; test: IndexRange; split: SplitInfo } {
   const count = images.files.length;
   if (rule === 'ordered') return { ...images, ...splitSingle(count, opts.train, source) };
   const { order, train } = stratifiedSplit(images.files, images.labels, opts.train, source);

@@ -45,7 +45,9 @@ export interface ReconstructionScores {
 /** Images in [-1, 1], NHWC [N, R, R, C] flattened; `shape` gives R and C. */
 function countOf(x: Float32Array, shape: ImageShape, what: string): number {
   const size = shape.resolution * shape.resolution * shape.channels;
-  if (x.length === 0 || x.length % size !== 0) throw new Error(`${what}: ${x.length} values are not a whole number of ${shape.resolution}×${shape.resolution}×${shape.channels} images`);
+  if (x.length === 0 || x.length % size !== 0) {
+    throw new Error(`${what}: ${x.length} values are not a whole number of ${shape.resolution}×${shape.resolution}×${shape.channels} images`);
+  }
   return x.length / size;
 }
 
@@ -96,7 +98,8 @@ export function imageQuality(x: Float32Array, xr: Float32Array, shape: ImageShap
   const sums = { mse01: 0, psnr: 0, ssim: 0 };
   for (let i = 0; i < n; i += batch) {
     const b = Math.min(batch, n - i);
-    const q = tf.tidy(() => qualitySums(tf.tensor4d(x.subarray(i * size, (i + b) * size), [b, r, r, c]), tf.tensor4d(xr.subarray(i * size, (i + b) * size), [b, r, r, c])));
+    const part = (v: Float32Array) => tf.tensor4d(v.subarray(i * size, (i + b) * size), [b, r, r, c]);
+    const q = tf.tidy(() => qualitySums(part(x), part(xr)));
     sums.mse01 += q.mse01;
     sums.psnr += q.psnr;
     sums.ssim += q.ssim;
@@ -139,7 +142,9 @@ export type ScoreOptions = Partial<DistributionOptions> & { batch: number };
 
 function checkScoreOptions(opts: ScoreOptions): string[] {
   const metrics = opts.metrics ?? [];
-  if (metrics.length && (!opts.realTest || !opts.featureNet)) throw new Error(`${metrics.join(', ')} of reconstructions need the real data and an evaluation network`);
+  if (metrics.length && (!opts.realTest || !opts.featureNet)) {
+    throw new Error(`${metrics.join(', ')} of reconstructions need the real data and an evaluation network`);
+  }
   return metrics;
 }
 

@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { evalBatches, rangeSize, type Dataset } from '../data/index.js';
 import { Rng } from '../util/rng.js';
+import { toBytes, type Uint8Images } from '../io/pixel-bytes.js';
 import type { GeneratorLike, ImageSource } from './types.js';
 
 /** n standard-normal latents [n, dz] from rng (row by row, so a batch's rows do not depend on the batch size). */
@@ -80,7 +81,7 @@ export function realCount(ds: Dataset, split: 'test' | 'train' = 'test', num = I
 }
 
 /** Collects a source into uint8 pixels (ProGAN quantises every image to 8 bits before its metrics). */
-export async function collectUint8(source: ImageSource, limit = Infinity): Promise<{ pixels: Uint8Array; n: number; h: number; w: number; c: number }> {
+export async function collectUint8(source: ImageSource, limit = Infinity): Promise<Uint8Images> {
   const parts: Uint8Array[] = [];
   let shape: number[] | null = null;
   let n = 0;
@@ -94,12 +95,7 @@ export async function collectUint8(source: ImageSource, limit = Infinity): Promi
       const take = Math.min(x.shape[0], limit - n);
       const data = (await x.data()) as Float32Array;
       const size = x.shape[1] * x.shape[2] * x.shape[3];
-      const out = new Uint8Array(take * size);
-      for (let i = 0; i < out.length; i++) {
-        const v = Math.round((data[i] + 1) * 127.5);
-        out[i] = v < 0 ? 0 : v > 255 ? 255 : v;
-      }
-      parts.push(out);
+      parts.push(toBytes(data.subarray(0, take * size)));
       n += take;
     } finally {
       x.dispose();
