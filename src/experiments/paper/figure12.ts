@@ -22,7 +22,9 @@ async function gradientTrace(t: EncoderTrainer, quiet: boolean | undefined, labe
     let ss = 0;
     for (const v of t.lastGradNorms.values()) ss += v * v;
     norms.push(Math.sqrt(ss));
-    if (t.step % 50 === 0) say(quiet, `  ${label}: ${(t.imagesSeen / 1000).toFixed(2)}/${t.cfg.kimg} kimg, ‖∇‖ ${norms.at(-1)!.toFixed(4)}, mse ${l.mse.toFixed(4)}`);
+    if (t.step % 50 === 0) {
+      say(quiet, `  ${label}: ${(t.imagesSeen / 1000).toFixed(2)}/${t.cfg.kimg} kimg, ‖∇‖ ${norms.at(-1)!.toFixed(4)}, mse ${l.mse.toFixed(4)}`);
+    }
     await new Promise((res) => setImmediate(res));
   }
   return { norms, mse };
@@ -79,8 +81,8 @@ function finding(verdict: string, ci: string): string {
   }
   if (verdict === 'contradicts') {
     return (
-      `**Contradicts the paper:** the LIA encoder's gradient norm varies more than the VAE-style encoder's on the same decoder: the difference (VAE − LIA) is ${ci}, ` +
-      `below 0. Likely reason: short runs with small batches, where minibatch noise dominates the sampling noise of z.${how}`
+      "**Contradicts the paper:** the LIA encoder's gradient norm varies more than the VAE-style encoder's on the same decoder: " +
+      `the difference (VAE − LIA) is ${ci}, below 0. Likely reason: short runs with small batches, where minibatch noise dominates the sampling noise of z.${how}`
     );
   }
   return (
@@ -120,12 +122,16 @@ export async function figure12Section(run: PaperRun, models: PaperModels): Promi
         kind: 'figure',
         src: 'fig12-gradient-norms.svg',
         caption:
-          `Global gradient norm of the encoder per step (seed 0): LIA's deterministic encoder and a VAE-style encoder, both trained from scratch for ${B.fig12Kimg} kimg ` +
-          'on the same Φ decoder with the same data, batch, losses, schedule and seed — the only difference is the sampled, KL-regularised z.',
+          "Global gradient norm of the encoder per step (seed 0): LIA's deterministic encoder and a VAE-style encoder, both trained from scratch " +
+          `for ${B.fig12Kimg} kimg on the same Φ decoder with the same data, batch, losses, schedule and seed — ` +
+          'the only difference is the sampled, KL-regularised z.',
       },
       {
         kind: 'table',
-        head: ['seed', 'CV of ‖∇‖, LIA', 'CV, VAE-style', 'difference (VAE − LIA)', 'mean ‖∇‖, LIA', 'mean ‖∇‖, VAE-style', 'pixel MSE last 50 steps, LIA', 'VAE-style'],
+        head: [
+          ...['seed', 'CV of ‖∇‖, LIA', 'CV, VAE-style', 'difference (VAE − LIA)'],
+          ...['mean ‖∇‖, LIA', 'mean ‖∇‖, VAE-style', 'pixel MSE last 50 steps, LIA', 'VAE-style'],
+        ],
         rows,
       },
       { kind: 'text', text: finding(verdict, ci) },

@@ -20,12 +20,14 @@ function writeCharts(out: string, curves: Record<string, OptRun>, nCurve: number
   const pts = (run: OptRun): Array<[number, number]> => run.history.map((h) => [h.step, h.loss]);
   const axes = { xLabel: 'Adam step', yLabel: 'MSE + β·perceptual', logY: true };
   const fromStarts = ['y from encoder', 'y from mean', 'y from random'].map((k) => ({ name: k.replace('y ', ''), points: pts(curves[k]) }));
-  writeTextAtomic(join(out, 'fig11-refinement-starts.svg'), lineChartSvg(fromStarts, { title: `Figure 11: refinement loss from three starts (${nCurve} test images)`, ...axes }));
+  const title11 = `Figure 11: refinement loss from three starts (${nCurve} test images)`;
+  writeTextAtomic(join(out, 'fig11-refinement-starts.svg'), lineChartSvg(fromStarts, { title: title11, ...axes }));
   const spaces = [
     { name: 'in y', points: pts(curves['y from encoder']) },
     { name: 'in z = Φ(y)', points: pts(curves['z from encoder']) },
   ];
-  writeTextAtomic(join(out, 'fig10-y-vs-z.svg'), lineChartSvg(spaces, { title: `Figure 10: refinement in y vs in z from the encoder's code (${nCurve} images)`, ...axes }));
+  const title10 = `Figure 10: refinement in y vs in z from the encoder's code (${nCurve} images)`;
+  writeTextAtomic(join(out, 'fig10-y-vs-z.svg'), lineChartSvg(spaces, { title: title10, ...axes }));
 }
 
 export async function figures10And11Section(run: PaperRun, models: PaperModels, test: EncodedTestImages): Promise<Section> {
@@ -41,7 +43,8 @@ export async function figures10And11Section(run: PaperRun, models: PaperModels, 
   writeCharts(opts.out, curves, nCurve);
   const last = (k: string) => curves[k].history.at(-1)!.loss;
   const first = (k: string) => curves[k].history[0].loss;
-  run.results.figures10_11 = Object.fromEntries(Object.entries(curves).map(([k, v]) => [k, { first: v.history[0], last: v.history.at(-1), secPerImage: v.secPerImage }]));
+  const ends = (v: OptRun) => ({ first: v.history[0], last: v.history.at(-1), secPerImage: v.secPerImage });
+  run.results.figures10_11 = Object.fromEntries(Object.entries(curves).map(([k, v]) => [k, ends(v)]));
   const figure11 = run.judge('figure11', { encoder: last('y from encoder'), mean: last('y from mean'), random: last('y from random') });
   const figure10 = run.judge('figure10', { y: last('y from encoder'), z: last('z from encoder') });
   const text11 =
@@ -58,7 +61,11 @@ export async function figures10And11Section(run: PaperRun, models: PaperModels, 
   return {
     title: 'Figures 11 and 10: refinement curves',
     blocks: [
-      { kind: 'figure', src: 'fig11-refinement-starts.svg', caption: 'Figure 11: batch-mean loss of eq. 13 per step from the encoder’s code, the mean y and a random y.' },
+      {
+        kind: 'figure',
+        src: 'fig11-refinement-starts.svg',
+        caption: 'Figure 11: batch-mean loss of eq. 13 per step from the encoder’s code, the mean y and a random y.',
+      },
       { kind: 'figure', src: 'fig10-y-vs-z.svg', caption: 'Figure 10: the same optimisation from the same start, in y and in z = Φ(y).' },
       { kind: 'table', head: ['run', 'loss at step 1', `loss at step ${B.optSteps}`], rows: Object.keys(curves).map((k) => [k, f4(first(k)), f4(last(k))]) },
       { kind: 'text', text: `${text11} ${text10}` },

@@ -104,7 +104,9 @@ export async function loadEncoders(opts: PaperOptions): Promise<PaperModels> {
   const found = (m: LiaModel) => (m.encoder ? `one predicting ${m.encoder.predicts}` : 'a decoder snapshot');
   let wrong = '';
   if (!lia.encoder || lia.encoder.predicts !== 'y') wrong = `${opts.liaEncoder}: expected a LIA encoder (predicting y), found ${found(lia)}`;
-  else if (!base.encoder || base.encoder.predicts !== 'z') wrong = `${opts.baselineEncoder}: expected a StyleGAN + encoder baseline (predicting z), found ${found(base)}`;
+  else if (!base.encoder || base.encoder.predicts !== 'z') {
+    wrong = `${opts.baselineEncoder}: expected a StyleGAN + encoder baseline (predicting z), found ${found(base)}`;
+  }
   if (wrong || !lia.encoder) {
     api.disposeModel(lia);
     api.disposeModel(base);

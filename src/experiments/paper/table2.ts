@@ -33,7 +33,7 @@ export async function table2Section(run: PaperRun): Promise<Section> {
   return {
     title: 'Table 2: perceptual path length, z vs y',
     blocks: [
-      { kind: 'table', head: ['decoder', `PPL in z (slerp)`, `PPL in y (lerp)`, 'y / z'], rows: rows.map((row) => row.map((v) => (typeof v === 'number' ? f4(v) : v))) },
+      { kind: 'table', head: ['decoder', `PPL in z (slerp)`, `PPL in y (lerp)`, 'y / z'], rows: rows.map(([name, ...v]) => [name, ...v.map(f4)]) },
       {
         kind: 'text',
         text:

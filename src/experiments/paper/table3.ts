@@ -109,7 +109,8 @@ function table3Findings(run: PaperRun, models: PaperModels, nOpt: number, encode
   const encKimg = models.lia.encoder!.train.kimg;
   const setup =
     `Optimisation uses Adam (lr ${run.opts.lr}, β = (0.9, 0.999)) on the LIA decoder; refinement minimises eq. 13 with β = ${models.beta.toPrecision(3)} ` +
-    `and the encoder's perceptual network, the MSE rows minimise pixel MSE only, as in the paper. FID/SWD on ${nOpt} images are only comparable between rows of the same table.`;
+    "and the encoder's perceptual network, the MSE rows minimise pixel MSE only, as in the paper. " +
+    `FID/SWD on ${nOpt} images are only comparable between rows of the same table.`;
   const encoder = encoderAgrees
     ? '**Agrees with the paper:** the LIA encoder reconstructs with lower MSE than the StyleGAN + encoder baseline.'
     : '**Contradicts the paper:** the LIA encoder does not reach a lower MSE than the StyleGAN + encoder baseline. ' +
