@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { decodeImageList, validateBackground, WHITE, type Rgb } from './decode.js';
 import { describeBackground } from './decode.js';
 import type { Dataset, LoadOptions } from './dataset.js';
-import { samplingOrder, splitByPath, type SplitRule } from './split.js';
+import { samplingOrder, splitByPath, type PathImages, type SplitRule } from './split.js';
 
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp'];
 const LABELS_CSV = 'labels.csv';
@@ -36,14 +36,8 @@ export interface FolderOptions {
   order?: SplitRule;
 }
 
-export interface FolderImages {
-  /** Paths relative to the folder, '/'-separated, one per decoded image, in decode order. */
-  files: string[];
-  /** uint8 [N, resolution, resolution, channels]. */
-  pixels: Uint8Array;
-  channels: 1 | 3;
-  labels: Int32Array | null;
-  classNames: string[];
+/** The decoded images (files: paths relative to the folder, '/'-separated, in decode order) and how they were read. */
+export interface FolderImages extends PathImages {
   /** Files that were skipped because they could not be decoded. */
   skipped: string[];
   /** How the labels were found. */

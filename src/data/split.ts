@@ -140,6 +140,7 @@ export function splitSingle(count: number, train: number | undefined, source: st
 /** Decoded images with a relative path each, in the reader's decode order. */
 export interface PathImages {
   files: string[];
+  /** uint8 [N, resolution, resolution, channels]. */
   pixels: Uint8Array;
   channels: 1 | 3;
   labels: Int32Array | null;
