@@ -8,6 +8,7 @@
 // `mirror`, each image is flipped left–right with probability ½, drawn from the same rng.
 // getState()/setState() save and restore the exact position, so a resumed run sees the same batches.
 import { Rng, type RngState } from '../util/rng.js';
+import { BYTE_TO_UNIT, toUnitRange } from '../io/pixel-bytes.js';
 import { rangeSize, type Dataset, type IndexRange } from './dataset.js';
 
 export interface Batch {
@@ -54,15 +55,8 @@ export interface BatchIteratorState {
   mirror: boolean;
 }
 
-// x / 127.5 − 1 for every byte, once.
-const TO_UNIT = Float32Array.from({ length: 256 }, (_, v) => v / 127.5 - 1);
-
-/** Scales uint8 pixels to float32 in [-1, 1]. */
-export function toUnitRange(pixels: Uint8Array): Float32Array {
-  const out = new Float32Array(pixels.length);
-  for (let i = 0; i < pixels.length; i++) out[i] = TO_UNIT[pixels[i]];
-  return out;
-}
+/** Scales uint8 pixels to float32 in [-1, 1] (its home: io/pixel-bytes.ts). */
+export { toUnitRange };
 
 export function resolveSplit(ds: Dataset, split: SplitName | IndexRange): IndexRange {
   const range = split === 'train' ? ds.train : split === 'test' ? ds.test : split === 'all' ? { start: 0, end: ds.count } : split;
@@ -83,14 +77,14 @@ function fillBatch(ds: Dataset, indices: Int32Array, mirrored: Uint8Array): Batc
     const src = indices[b] * imageSize;
     const dst = b * imageSize;
     if (!mirrored[b]) {
-      for (let k = 0; k < imageSize; k++) data[dst + k] = TO_UNIT[ds.pixels[src + k]];
+      for (let k = 0; k < imageSize; k++) data[dst + k] = BYTE_TO_UNIT[ds.pixels[src + k]];
       continue;
     }
     for (let y = 0; y < h; y++) {
       for (let x = 0; x < w; x++) {
         const from = src + y * rowSize + (w - 1 - x) * c;
         const to = dst + y * rowSize + x * c;
-        for (let k = 0; k < c; k++) data[to + k] = TO_UNIT[ds.pixels[from + k]];
+        for (let k = 0; k < c; k++) data[to + k] = BYTE_TO_UNIT[ds.pixels[from + k]];
       }
     }
   }

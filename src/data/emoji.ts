@@ -17,7 +17,9 @@ import { readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { delimiter, dirname, join } from 'node:path';
 import { decodeImageList, validateBackground, WHITE, type Rgb } from './decode.js';
-import { samplingOrder, type SplitRule } from './split.js';
+import { describeBackground } from './decode.js';
+import type { Dataset, LoadOptions } from './dataset.js';
+import { samplingOrder, splitByPath, type SplitRule } from './split.js';
 
 export const EMOJI_VENDORS = ['google', 'twitter'] as const;
 export type EmojiVendor = (typeof EMOJI_VENDORS)[number];
@@ -204,5 +206,43 @@ export async function readEmoji(vendors: EmojiVendor[], opts: EmojiOptions): Pro
     skipped: decoded.skipped.map((k) => files[order[k]]),
     alphaCount: decoded.alphaCount,
     background,
+  };
+}
+
+/** emoji[:google|:twitter] as a dataset, split stratified by category unless opts.split says otherwise. */
+export async function loadEmojiDataset(rest: string | undefined, opts: LoadOptions): Promise<Dataset> {
+  const vendors = parseEmojiVendors(rest);
+  const emoji = await readEmoji(vendors, {
+    resolution: opts.resolution,
+    channels: opts.channels,
+    background: opts.background,
+    limit: opts.limit,
+    order: opts.split ?? 'stratified',
+    dirs: opts.emojiDirs,
+  });
+  const count = emoji.files.length;
+  const packages = emoji.packages.map((p) => `${p.images} from ${p.root}${p.version ? ` (v${p.version})` : ''}`).join(' + ');
+  const parts = [
+    `emoji ${vendors.join(' + ')}, ${count} images (one per emoji, no skin-tone variants): ${packages}`,
+    `64×64 PNG${opts.resolution === 64 ? '' : ` resized to ${opts.resolution}×${opts.resolution}`}, ${emoji.channels} channel${emoji.channels > 1 ? 's' : ''}`,
+    `transparency over ${describeBackground(emoji.background)}: ${emoji.alphaCount} image(s) with alpha`,
+    `labels: the ${emoji.classNames.length} categories of emoji.json`,
+    ...(emoji.skipped.length ? [`${emoji.skipped.length} undecodable file(s) skipped`] : []),
+  ];
+  const split = splitByPath(emoji, opts.split ?? 'stratified', opts, `emoji:${vendors.join('+')}`);
+  return {
+    name: vendors.length === 1 ? `emoji:${vendors[0]}` : 'emoji',
+    source: parts.join(', '),
+    pixels: split.pixels,
+    count,
+    resolution: opts.resolution,
+    channels: emoji.channels,
+    labels: split.labels,
+    classNames: emoji.classNames,
+    files: split.files,
+    train: split.train,
+    test: split.test,
+    split: split.split,
+    notices: [],
   };
 }

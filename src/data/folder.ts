@@ -17,7 +17,9 @@
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeImageList, validateBackground, WHITE, type Rgb } from './decode.js';
-import { samplingOrder, type SplitRule } from './split.js';
+import { describeBackground } from './decode.js';
+import type { Dataset, LoadOptions } from './dataset.js';
+import { samplingOrder, splitByPath, type PathImages, type SplitRule } from './split.js';
 
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp'];
 const LABELS_CSV = 'labels.csv';
@@ -34,14 +36,8 @@ export interface FolderOptions {
   order?: SplitRule;
 }
 
-export interface FolderImages {
-  /** Paths relative to the folder, '/'-separated, one per decoded image, in decode order. */
-  files: string[];
-  /** uint8 [N, resolution, resolution, channels]. */
-  pixels: Uint8Array;
-  channels: 1 | 3;
-  labels: Int32Array | null;
-  classNames: string[];
+/** The decoded images (files: paths relative to the folder, '/'-separated, in decode order) and how they were read. */
+export interface FolderImages extends PathImages {
   /** Files that were skipped because they could not be decoded. */
   skipped: string[];
   /** How the labels were found. */
@@ -200,5 +196,50 @@ export async function readImageFolder(dir: string, opts: FolderOptions): Promise
     alphaCount: decoded.alphaCount,
     background,
     order: rule,
+  };
+}
+
+/** The notice of a folder that mixes grey and colour images (read as RGB). */
+function mixedNotice(dir: string, colourFiles: string[], count: number): string {
+  const examples = colourFiles.slice(0, 3).join(', ') + (colourFiles.length > 3 ? ', …' : '');
+  return (
+    `${dir}: ${colourFiles.length} of ${count} images are in colour (${examples}), the others grey: ` +
+    `read as 3 channels (RGB), grey images repeated in R, G and B (--channels 1 reads all as grey)`
+  );
+}
+
+/** An image folder as a dataset: read, described and split (see dataset.ts for the split rules). */
+export async function loadFolderDataset(dir: string, opts: LoadOptions): Promise<Dataset> {
+  const folder = await readImageFolder(dir, {
+    resolution: opts.resolution,
+    channels: opts.channels,
+    background: opts.background,
+    limit: opts.limit,
+    order: opts.split,
+  });
+  const count = folder.files.length;
+  const parts = [
+    `image folder ${dir}: ${count} images, resized to cover ${opts.resolution}×${opts.resolution} and centre-cropped`,
+    folder.channels === 1 && opts.channels === undefined ? 'all grey: 1 channel' : `${folder.channels} channel${folder.channels > 1 ? 's' : ''}`,
+    `transparency over ${describeBackground(folder.background)}: ${folder.alphaCount} image(s) with alpha`,
+    folder.labelSource === 'none' ? 'unlabelled' : `labels from ${folder.labelSource}`,
+    ...(folder.skipped.length ? [`${folder.skipped.length} undecodable file(s) skipped`] : []),
+  ];
+  const split = splitByPath(folder, folder.order, opts, dir);
+  const mixed = opts.channels === undefined && folder.channels === 3 && folder.colourFiles.length < count;
+  return {
+    name: 'folder',
+    source: parts.join(', '),
+    pixels: split.pixels,
+    count,
+    resolution: opts.resolution,
+    channels: folder.channels,
+    labels: split.labels,
+    classNames: folder.classNames,
+    files: split.files,
+    train: split.train,
+    test: split.test,
+    split: split.split,
+    notices: mixed ? [mixedNotice(dir, folder.colourFiles, count)] : [],
   };
 }

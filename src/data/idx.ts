@@ -3,11 +3,19 @@
 // then the data. Images are magic 0x00000803 [N, rows, cols]; labels 0x00000801 [N]. Files may be
 // gzipped (as distributed, and as Debian installs them); that is detected from the content (0x1f8b),
 // not the name.
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
+import type { Dataset, LoadOptions } from './dataset.js';
+import type { Uint8Images } from '../io/pixel-bytes.js';
+import { fitToResolution, greyToRgb } from './resample.js';
+import { requireOrdered, splitSingle } from './split.js';
 
 const gunzipAsync = promisify(gunzip);
+
+export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist/';
+export const FASHION_MNIST_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
 
 export const IDX_IMAGES_MAGIC = 0x00000803;
 export const IDX_LABELS_MAGIC = 0x00000801;
@@ -98,4 +106,129 @@ export function encodeIdx(dims: number[], data: Uint8Array): Uint8Array {
   dims.forEach((d, i) => view.setUint32(4 + 4 * i, d, false));
   out.set(data, 4 + 4 * dims.length);
   return out;
+}
+
+// IDX files as a dataset: Fashion-MNIST and MNIST (see dataset.ts for the specs and the split).
+
+const exists = (path: string) => stat(path).then((s) => s.isFile(), () => false);
+
+/** Finds `<base>` or `<base>.gz` in dir. */
+async function findIdx(dir: string, base: string): Promise<string | undefined> {
+  for (const name of [base, `${base}.gz`]) if (await exists(join(dir, name))) return join(dir, name);
+  return undefined;
+}
+
+interface IdxSource {
+  images: string;
+  labels?: string;
+}
+
+/** The standard train/t10k file names in a folder. */
+async function findIdxFolder(dir: string, datasetName: string): Promise<{ train: IdxSource; test?: IdxSource }> {
+  const isDir = await stat(dir).then((s) => s.isDirectory(), () => false);
+  if (!isDir) throw new Error(`${datasetName}: ${dir} is not a folder`);
+  const [trainImages, trainLabels, testImages, testLabels] = await Promise.all(
+    ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'].map((b) => findIdx(dir, b)),
+  );
+  if (!trainImages) {
+    throw new Error(`${datasetName}: no train-images-idx3-ubyte or train-images-idx3-ubyte.gz in ${dir}`);
+  }
+  if (testImages && Boolean(trainLabels) !== Boolean(testLabels)) {
+    throw new Error(`${datasetName}: ${dir} has labels for only one of train and t10k`);
+  }
+  return {
+    train: { images: trainImages, labels: trainLabels },
+    test: testImages ? { images: testImages, labels: testLabels } : undefined,
+  };
+}
+
+/** Reads one IDX pair, keeps the first `keep` images, and brings them to the resolution. */
+async function loadIdxPart(
+  src: IdxSource,
+  resolution: number,
+  keep: number | undefined,
+): Promise<Uint8Images & { labels: Int32Array | null; nativeH: number; nativeW: number; fileCount: number }> {
+  const idx = await readIdxPair(src.images, src.labels);
+  const n = Math.min(idx.count, keep ?? Infinity);
+  const stack = fitToResolution({ pixels: idx.pixels.subarray(0, n * idx.height * idx.width), n, h: idx.height, w: idx.width, c: 1 }, resolution);
+  return { ...stack, labels: idx.labels ? idx.labels.slice(0, n) : null, nativeH: idx.height, nativeW: idx.width, fileCount: idx.count };
+}
+
+function describeFit(h: number, w: number, resolution: number): string {
+  const to = `resampled to ${resolution}×${resolution}`;
+  if (h === 28 && w === 28) return resolution === 32 ? '28×28 grey, zero-padded to 32×32' : `28×28 grey, zero-padded to 32×32, ${to}`;
+  return h === resolution && w === resolution ? `${h}×${w} grey` : `${h}×${w} grey, ${to}`;
+}
+
+async function loadIdxDataset(
+  name: string,
+  files: { train: IdxSource; test?: IdxSource },
+  opts: LoadOptions,
+  classNames: string[] | null,
+): Promise<Dataset> {
+  requireOrdered(opts, name);
+  const { resolution } = opts;
+  const channels = opts.channels ?? 1;
+  const trainFileLimit = files.test ? Math.min(opts.limit ?? Infinity, opts.train ?? Infinity) : opts.limit;
+  const train = await loadIdxPart(files.train, resolution, trainFileLimit);
+  if (files.test && opts.train !== undefined && opts.train > train.fileCount) {
+    throw new Error(`train = ${opts.train} is more than the ${train.fileCount} images of ${files.train.images}`);
+  }
+  const test = files.test ? await loadIdxPart(files.test, resolution, opts.limit) : null;
+
+  const count = train.n + (test?.n ?? 0);
+  let stack: Uint8Images = { pixels: new Uint8Array(count * resolution * resolution), n: count, h: resolution, w: resolution, c: 1 };
+  stack.pixels.set(train.pixels, 0);
+  if (test) stack.pixels.set(test.pixels, train.pixels.length);
+  if (channels === 3) stack = greyToRgb(stack);
+
+  let labels: Int32Array | null = null;
+  if (train.labels) {
+    labels = new Int32Array(count);
+    labels.set(train.labels, 0);
+    if (test?.labels) labels.set(test.labels, train.n);
+  }
+  const maxLabel = labels ? labels.reduce((a, b) => Math.max(a, b), 0) : -1;
+  const names = labels ? (classNames ?? Array.from({ length: maxLabel + 1 }, (_, i) => String(i))) : [];
+  if (labels && maxLabel >= names.length) throw new Error(`${name}: label ${maxLabel} found, but the dataset has ${names.length} classes`);
+
+  const parts = [files.train, ...(files.test ? [files.test] : [])].map((f) => f.images + (f.labels ? ` + ${f.labels}` : ''));
+  const split = files.test
+    ? {
+        train: { start: 0, end: train.n },
+        test: { start: train.n, end: count },
+        split: {
+          rule: 'source' as const,
+          description: `the source's own: the train file is train${opts.train !== undefined ? ` (its first ${opts.train})` : ''}, the t10k file test`,
+        },
+      }
+    : splitSingle(count, opts.train, files.train.images);
+  return {
+    name,
+    source: `${parts.join('; ')} (${describeFit(train.nativeH, train.nativeW, resolution)})`,
+    pixels: stack.pixels,
+    count,
+    resolution,
+    channels,
+    labels,
+    classNames: names,
+    ...split,
+  };
+}
+
+/** Loads fashion-mnist[:DIR] (DIR default opts.dataDir, else Debian's folder). */
+export async function loadFashionMnist(rest: string | undefined, opts: LoadOptions): Promise<Dataset> {
+  const dir = rest ?? opts.dataDir ?? FASHION_MNIST_DIR;
+  return loadIdxDataset('fashion-mnist', await findIdxFolder(dir, 'fashion-mnist'), opts, FASHION_MNIST_CLASSES);
+}
+
+/** Loads mnist:DIR or mnist:IMAGES[,LABELS] (plain `mnist` reads opts.dataDir). */
+export async function loadMnist(rest: string | undefined, opts: LoadOptions): Promise<Dataset> {
+  const target = rest ?? opts.dataDir;
+  if (!target) throw new Error(`mnist needs its files: --data mnist:DIR, --data mnist:IMAGES[,LABELS], or --data-dir DIR`);
+  const [images, labels, ...extra] = target.split(',');
+  if (extra.length > 0) throw new Error(`mnist:IMAGES[,LABELS] takes at most two files, got '${target}'`);
+  const isDir = await stat(images).then((s) => s.isDirectory(), () => false);
+  const files = isDir && labels === undefined ? await findIdxFolder(images, 'mnist') : { train: { images, labels } };
+  return loadIdxDataset('mnist', files, opts, null);
 }

@@ -49,5 +49,5 @@ export {
   type ShapeFactors,
   type ShapesOptions,
 } from './shapes.js';
-export { fitToResolution, type PixelStack } from './resample.js';
+export { fitToResolution } from './resample.js';
 export { summariseDataset, pixelStats, type DatasetSummary, type PixelStats, type ClassCount } from './summary.js';

@@ -1,17 +1,10 @@
 // Resampling of uint8 NHWC image stacks in plain JS, for sources that arrive as arrays (IDX) rather
 // than files: one sharp call per image would cost more than the arithmetic for 70,000 tiny images.
 
-/** A stack of images, uint8 [n, h, w, c]. */
-export interface PixelStack {
-  pixels: Uint8Array;
-  n: number;
-  h: number;
-  w: number;
-  c: number;
-}
+import type { Uint8Images } from '../io/pixel-bytes.js';
 
 /** Places every image in the centre of an H×W canvas filled with `value` (H ≥ h, W ≥ w). */
-export function padCentre(src: PixelStack, H: number, W: number, value = 0): PixelStack {
+export function padCentre(src: Uint8Images, H: number, W: number, value = 0): Uint8Images {
   const { pixels, n, h, w, c } = src;
   if (H < h || W < w) throw new Error(`padCentre: ${h}×${w} does not fit in ${H}×${W}`);
   const top = Math.floor((H - h) / 2);
@@ -27,7 +20,7 @@ export function padCentre(src: PixelStack, H: number, W: number, value = 0): Pix
 }
 
 /** Crops every image to its centred square. */
-export function cropCentreSquare(src: PixelStack): PixelStack {
+export function cropCentreSquare(src: Uint8Images): Uint8Images {
   const { pixels, n, h, w, c } = src;
   if (h === w) return src;
   const s = Math.min(h, w);
@@ -44,7 +37,7 @@ export function cropCentreSquare(src: PixelStack): PixelStack {
 }
 
 /** Averages factor×factor blocks (exact area downsampling; h and w divisible by factor). */
-export function downsampleBox(src: PixelStack, factor: number): PixelStack {
+export function downsampleBox(src: Uint8Images, factor: number): Uint8Images {
   const { pixels, n, h, w, c } = src;
   if (h % factor !== 0 || w % factor !== 0) throw new Error(`downsampleBox: ${h}×${w} is not divisible by ${factor}`);
   const H = h / factor;
@@ -69,7 +62,7 @@ export function downsampleBox(src: PixelStack, factor: number): PixelStack {
 }
 
 /** Bilinear resize with pixel centres aligned (tf.image.resizeBilinear with halfPixelCenters). */
-export function resizeBilinear(src: PixelStack, H: number, W: number): PixelStack {
+export function resizeBilinear(src: Uint8Images, H: number, W: number): Uint8Images {
   const { pixels, n, h, w, c } = src;
   const out = new Uint8Array(n * H * W * c);
   const coord = (dst: number, from: number, to: number, size: number) => Math.min(Math.max((dst + 0.5) * (from / to) - 0.5, 0), size - 1);
@@ -97,7 +90,7 @@ export function resizeBilinear(src: PixelStack, H: number, W: number): PixelStac
 }
 
 /** Repeats the single grey channel into three. */
-export function greyToRgb(src: PixelStack): PixelStack {
+export function greyToRgb(src: Uint8Images): Uint8Images {
   if (src.c !== 1) throw new Error(`greyToRgb: expected 1 channel, got ${src.c}`);
   const out = new Uint8Array(src.pixels.length * 3);
   for (let i = 0; i < src.pixels.length; i++) out.fill(src.pixels[i], 3 * i, 3 * i + 3);
@@ -114,7 +107,7 @@ export function greyToRgb(src: PixelStack): PixelStack {
  *     multiple of the resolution, else bilinearly resized.
  * Channels are left as they are.
  */
-export function fitToResolution(src: PixelStack, resolution: number): PixelStack {
+export function fitToResolution(src: Uint8Images, resolution: number): Uint8Images {
   let stack = src.h === 28 && src.w === 28 ? padCentre(src, 32, 32, 0) : cropCentreSquare(src);
   if (stack.h === resolution) return stack;
   if (stack.h > resolution && stack.h % resolution === 0) stack = downsampleBox(stack, stack.h / resolution);

@@ -7,6 +7,10 @@
 // Factors are sampled from the seed alone, in a fixed order, and stored in units of the image side:
 // the same seed gives the same scenes at every resolution.
 import { Rng } from '../util/rng.js';
+import type { Dataset, LoadOptions } from './dataset.js';
+import { requireOrdered, splitSingle } from './split.js';
+
+export const SHAPES_DEFAULT_COUNT = 10_000;
 
 export const SHAPE_NAMES = ['circle', 'square', 'triangle', 'cross'] as const;
 
@@ -142,5 +146,27 @@ export function generateShapes(opts: ShapesOptions): { pixels: Uint8Array; label
     pixels: renderShapes(factors, opts.resolution, opts.channels),
     labels: Int32Array.from(factors.shape),
     factors,
+  };
+}
+
+/** Loads shapes[:COUNT]: COUNT images (default 10,000), always from seed 0, so that "shapes" names one fixed dataset. */
+export async function loadShapesDataset(countText: string | undefined, opts: LoadOptions): Promise<Dataset> {
+  const requested = countText === undefined ? SHAPES_DEFAULT_COUNT : Number(countText);
+  if (!Number.isInteger(requested) || requested < 1) throw new Error(`shapes:COUNT needs a positive integer count, got '${countText}'`);
+  requireOrdered(opts, 'shapes');
+  const count = Math.min(requested, opts.limit ?? Infinity);
+  const channels = opts.channels ?? 3;
+  const { pixels, labels, factors } = generateShapes({ count, resolution: opts.resolution, channels, seed: 0 });
+  return {
+    name: 'shapes',
+    source: `synthetic shapes, ${count} images drawn at ${opts.resolution}×${opts.resolution} from seed 0`,
+    pixels,
+    count,
+    resolution: opts.resolution,
+    channels,
+    labels,
+    classNames: [...SHAPE_NAMES],
+    factors,
+    ...splitSingle(count, opts.train, 'shapes'),
   };
 }

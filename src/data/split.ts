@@ -1,6 +1,8 @@
-// The train/test split of sources that carry a path per image (image folders, emoji). Sorting by
-// path and cutting after the first N puts whole classes on one side when the folder is organised
-// in class sub-folders, so those sources are split by class instead:
+// How a dataset is split into train and test. Sources without paths (IDX files, shapes) keep their
+// own order: the first `train` images train, the rest test (splitSingle). Sources that carry a path
+// per image (image folders, emoji) may be split by class instead (splitByPath, rule 'stratified'),
+// because sorting by path and cutting after the first N puts whole classes on one side when a folder
+// is organised in class sub-folders. The stratified rule:
 //   - within each class, images are ordered by a stable hash of their relative path (FNV-1a, 32 bit,
 //     of the UTF-8 bytes; ties by the path itself, code-unit order), which depends on neither the
 //     file system's listing order nor the order the files were created in;
@@ -12,6 +14,8 @@
 //     class with m images in the part sits at (k + ½) / m of the way through it), so any prefix of
 //     a part holds every class in about its share.
 // An unlabelled source split this way is one class: a deterministic shuffle by path hash.
+
+import type { IndexRange, LoadOptions, SplitInfo } from './dataset.js';
 
 export type SplitRule = 'ordered' | 'stratified';
 export const SPLIT_RULES: readonly SplitRule[] = ['ordered', 'stratified'];
@@ -113,4 +117,80 @@ export function describeStratified(labelled: boolean, train: number | undefined)
   return train === undefined
     ? `${by}, 10 % of each class to test (the last floor(n/10) of its hash order)`
     : `${by}, train ${train}: the test images shared among the classes in proportion to their size`;
+}
+
+/** IDX files and shapes have no paths to hash: only their own order. */
+export function requireOrdered(opts: LoadOptions, name: string): void {
+  if (opts.split === 'stratified') {
+    throw new Error(`${name} has no file paths to hash: split 'stratified' is for image folders and emoji; ${name} splits in its own order`);
+  }
+}
+
+/** First `train` images train, the rest test; default keeps the last tenth for test. */
+export function splitSingle(count: number, train: number | undefined, source: string): { train: IndexRange; test: IndexRange; split: SplitInfo } {
+  const nTrain = train ?? count - Math.floor(count / 10);
+  if (nTrain > count) throw new Error(`train = ${train} is more than the ${count} images of ${source}`);
+  const description =
+    train === undefined
+      ? "ordered: the last tenth (floor(N/10)) to test, in the source's order"
+      : `ordered: the first ${train} train, the rest test, in the source's order`;
+  return { train: { start: 0, end: nTrain }, test: { start: nTrain, end: count }, split: { rule: 'ordered', description } };
+}
+
+/** Decoded images with a relative path each, in the reader's decode order. */
+export interface PathImages {
+  files: string[];
+  /** uint8 [N, resolution, resolution, channels]. */
+  pixels: Uint8Array;
+  channels: 1 | 3;
+  labels: Int32Array | null;
+  classNames: string[];
+}
+
+/**
+ * Moves image order[to] to position `to` for every `to`, in place, one cycle of the permutation at
+ * a time: the cache may be most of the memory there is, so it is not copied.
+ */
+function permuteImages(pixels: Uint8Array, size: number, order: number[]): void {
+  const done = new Uint8Array(order.length);
+  const held = new Uint8Array(size);
+  for (let start = 0; start < order.length; start++) {
+    if (done[start]) continue;
+    held.set(pixels.subarray(start * size, (start + 1) * size));
+    let to = start;
+    for (let from = order[to]; from !== start; to = from, from = order[to]) {
+      pixels.copyWithin(to * size, from * size, (from + 1) * size);
+      done[to] = 1;
+    }
+    pixels.set(held, to * size);
+    done[to] = 1;
+  }
+}
+
+/** Puts images (and their labels and paths) in a new order: image order[k] becomes image k. */
+function reorder(images: PathImages, order: number[], resolution: number): PathImages {
+  permuteImages(images.pixels, resolution * resolution * images.channels, order);
+  return {
+    ...images,
+    files: order.map((i) => images.files[i]),
+    labels: images.labels ? Int32Array.from(order, (i) => images.labels?.[i] ?? -1) : null,
+  };
+}
+
+/** Splits images that have paths by the rule (see the header comment), reordering them if stratified. */
+export function splitByPath(
+  images: PathImages,
+  rule: SplitRule,
+  opts: LoadOptions,
+  source: string,
+): PathImages & { train: IndexRange; test: IndexRange; split: SplitInfo } {
+  const count = images.files.length;
+  if (rule === 'ordered') return { ...images, ...splitSingle(count, opts.train, source) };
+  const { order, train } = stratifiedSplit(images.files, images.labels, opts.train, source);
+  return {
+    ...reorder(images, order, opts.resolution),
+    train: { start: 0, end: train },
+    test: { start: train, end: count },
+    split: { rule: 'stratified', description: describeStratified(images.labels !== null, opts.train) },
+  };
 }

@@ -13,7 +13,8 @@ import type { FeatureNet } from '../models/features.js';
 import { writeRowsGrid } from '../io/images.js';
 import { writeTextAtomic } from '../io/files.js';
 import { lineChartSvg, type Series } from '../io/chart.js';
-import { mse01, qualitySums } from '../metrics/image-quality.js';
+import { mse01 } from '../metrics/image-quality.js';
+import { scoreReconstructions, type ReconstructionScores } from '../metrics/reconstruction.js';
 import { writeSampleGrid, gridLatents } from '../train/sampling.js';
 import type { Block } from './report.js';
 
@@ -96,43 +97,19 @@ export async function samplesPart(ctx: PartContext, m: LiaModel, seed: number, c
   });
 }
 
-export interface ReconstructionResult {
-  images: number;
-  mse01: number;
-  psnr: number;
-  ssim: number;
-  encoder_images_per_sec: number;
-}
-
 /**
  * One-pass reconstructions of the whole pool (quality measured over it) and a grid of the first 16;
  * `others` add their reconstructions of the same images as more rows (the baseline beside LIA).
  */
-export async function reconstructionPart(ctx: PartContext, m: LiaModel, pool: Pool, others: Array<{ name: string; m: LiaModel }> = []): Promise<{ blocks: Block[]; recon?: Float32Array; quality?: ReconstructionResult }> {
+export async function reconstructionPart(ctx: PartContext, m: LiaModel, pool: Pool, others: Array<{ name: string; m: LiaModel }> = []): Promise<{ blocks: Block[]; recon?: Float32Array; quality?: ReconstructionScores }> {
   let recon: Float32Array | undefined;
-  let quality: ReconstructionResult | undefined;
+  let quality: ReconstructionScores | undefined;
   const blocks = await guarded(ctx, 'reconstruction', async () => {
     const { resolution: res, channels: ch } = pool;
     const size = res * res * ch;
-    const out = new Float32Array(pool.n * size);
-    const q = { mse: 0, psnr: 0, ssim: 0 };
-    let encSec = 0;
-    for (let i = 0; i < pool.n; i += 100) {
-      const x = poolImages(pool, range(i, Math.min(100, pool.n - i), pool.n));
-      const te = performance.now();
-      const y = lia.encode(m, x);
-      await y.data();
-      encSec += (performance.now() - te) / 1000;
-      const xr = lia.render(m, y);
-      out.set((await xr.data()) as Float32Array, i * size);
-      const s = qualitySums(x, xr);
-      q.mse += s.mse01;
-      q.psnr += s.psnr;
-      q.ssim += s.ssim;
-      tf.dispose([x, y, xr]);
-    }
+    const { scores, reconstructions: out } = await scoreReconstructions(m, pool.x.subarray(0, pool.n * size), pool, { batch: 100 });
     recon = out;
-    quality = { images: pool.n, mse01: q.mse / pool.n, psnr: q.psnr / pool.n, ssim: q.ssim / pool.n, encoder_images_per_sec: pool.n / encSec };
+    quality = scores;
     ctx.summary.reconstruction = quality;
     const shown = Math.min(16, pool.n);
     const rows = [pool.x.subarray(0, shown * size), out.subarray(0, shown * size)];
@@ -153,7 +130,7 @@ export async function reconstructionPart(ctx: PartContext, m: LiaModel, pool: Po
       {
         kind: 'table',
         head: ['model', 'held-out images', 'MSE ([0, 1])', 'PSNR (dB)', 'SSIM', 'encoder images/s'],
-        rows: [['this model', quality.images, quality.mse01, quality.psnr, quality.ssim, Math.round(quality.encoder_images_per_sec)], ...otherRows.map(([name, mse]) => [name, pool.n, mse, '', '', ''])],
+        rows: [['this model', scores.images, scores.mse01, scores.psnr, scores.ssim, Math.round(scores.encoder_images_per_sec!)], ...otherRows.map(([name, mse]) => [name, pool.n, mse, '', '', ''])],
       },
     ];
   });

@@ -23,7 +23,8 @@ import * as lia from '../node.js';
 import { asGeneratorLike } from '../metrics/index.js';
 import { writeTextAtomic } from '../io/files.js';
 import { lineChartSvg, type Series } from '../io/chart.js';
-import { computeMetrics, type ImageSource } from '../metrics/index.js';
+import { computeMetrics } from '../metrics/index.js';
+import { distributionScores } from '../metrics/reconstruction.js';
 import { listModelFolders, trainedKimg, PACKAGE_ROOT } from '../io/model-folders.js';
 import { reportMarkdown, reportHtml, type Block, type Report, type Section } from './report.js';
 import { editingPart, guarded, interpolationPart, mixingPart, reconstructionPart, refinementPart, samplesPart, type Failure, type PartContext, type Pool } from './applications.js';
@@ -255,10 +256,7 @@ export async function runTrainingDemo(opts: DemoOptions, engine: EngineInfo): Pr
         } finally {
           if (shippedModel) lia.disposeModel(shippedModel);
         }
-        const fake: ImageSource = async function* () {
-          for (let i = 0; i < n; i += 100) yield tf.tensor4d(recon.subarray(i * size, Math.min(n, i + 100) * size), [Math.min(100, n - i), res, res, ch]);
-        };
-        const recs = await computeMetrics(['fid', 'swd'], { realTest: ds, featureNet: evalNet, numImages: n, seed: 0, batch: 100, cache, fakeImages: fake });
+        const recs = await distributionScores(recon, ds, { metrics: ['fid', 'swd'], realTest: ds, featureNet: evalNet, batch: 100, cache });
         rows.push(['reconstructions g(f(x)), this demo', ...recs.map((r) => r.value)]);
         summary.reconstruction_metrics = Object.fromEntries(recs.map((r) => [r.metric, r.value]));
         return [

@@ -4,9 +4,10 @@ import { mkdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import sharp from 'sharp';
 import { cleanStaleTempsOf } from './staging.js';
+import { toByte } from './pixel-bytes.js';
 
-/** A batch of images, NHWC [n, h, w, c], c = 1 (grey) or 3 (RGB). */
-export interface ImageBatch {
+/** The images of a grid, NHWC [n, h, w, c], c = 1 (grey) or 3 (RGB): floats in a range, or bytes. */
+export interface GridImages {
   data: Float32Array | Uint8Array;
   n: number;
   h: number;
@@ -31,7 +32,7 @@ export interface GridOptions {
 
 const LABEL_HEIGHT = 12;
 
-function checkBatch(images: ImageBatch): void {
+function checkBatch(images: GridImages): void {
   const { data, n, h, w, c } = images;
   for (const [name, v] of Object.entries({ n, h, w })) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`image grid: ${name} must be a positive integer, got ${v}`);
@@ -49,7 +50,7 @@ const escapeXml = (s: string) =>
  * Writes images as one PNG grid, row-major. Atomic: the PNG is written to `path.tmp-<pid>` and
  * renamed over `path`, so a reader never sees half a file. Creates the parent folder.
  */
-export async function writeImageGrid(path: string, images: ImageBatch, opts: GridOptions = {}): Promise<{ width: number; height: number }> {
+export async function writeImageGrid(path: string, images: GridImages, opts: GridOptions = {}): Promise<{ width: number; height: number }> {
   checkBatch(images);
   const { data, n, h, w, c } = images;
   const cols = opts.cols ?? Math.ceil(Math.sqrt(n));
@@ -72,13 +73,7 @@ export async function writeImageGrid(path: string, images: ImageBatch, opts: Gri
   const width = cols * (cellW + pad) + pad;
   const height = rows * (cellH + labelH + pad) + pad;
   const out = new Uint8Array(width * height * c).fill(background);
-  const toByte =
-    data instanceof Uint8Array
-      ? (v: number) => v
-      : (v: number) => {
-          const b = Math.round(((v - lo) / (hi - lo)) * 255);
-          return b < 0 ? 0 : b > 255 ? 255 : b; // NaN rounds to NaN and falls through to 255: visible
-        };
+  const byteOf = data instanceof Uint8Array ? (v: number) => v : (v: number) => toByte(v, lo, hi);
 
   for (let i = 0; i < n; i++) {
     const x0 = pad + (i % cols) * (cellW + pad);
@@ -89,7 +84,7 @@ export async function writeImageGrid(path: string, images: ImageBatch, opts: Gri
       for (let x = 0; x < cellW; x++) {
         const src = srcRow + Math.floor(x / scale) * c;
         const dst = dstRow + x * c;
-        for (let k = 0; k < c; k++) out[dst + k] = toByte(data[src + k]);
+        for (let k = 0; k < c; k++) out[dst + k] = byteOf(data[src + k]);
       }
     }
   }

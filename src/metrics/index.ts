@@ -8,9 +8,10 @@ export { asGeneratorLike } from './adapters.js';
 export { registerMetric, listMetrics, resolveMetric, countLabel } from './registry.js';
 export { appendMetrics, readMetrics, toMetricRecord, type MetricRecord } from './jsonl.js';
 export { featureStats, frechetDistance, computeFid, FID_LAYER, type GaussianStats } from './fid.js';
-export { computeSwd, laplacianPyramid, pyrDown, pyrUp, slicedWasserstein, sortFloat32, SWD_DEFAULTS, type SwdOptions, type SwdResult, type Uint8Images } from './swd.js';
+export { computeSwd, laplacianPyramid, pyrDown, pyrUp, slicedWasserstein, sortFloat32, SWD_DEFAULTS, type SwdOptions, type SwdResult } from './swd.js';
+export type { Uint8Images } from '../io/pixel-bytes.js';
 export { computePpl, pathLengths, perceptualDistance, pixelDistance, slerp, summarisePathLengths, PPL_EPSILON, PPL_LAYERS, type ImageDistance, type PplOptions, type PplResult, type PplSpace } from './ppl.js';
-export { generatedImages, realImages, collectUint8, sampleLatents, generate } from './sources.js';
+export { generatedImages, realImages, arrayImages, collectUint8, sampleLatents, generate } from './sources.js';
 export { MomentAccumulator, symmetricEigen, sqrtPsd, traceSqrtProduct } from './linalg.js';
 
 function checkContext(ctx: MetricContext): void {

@@ -4,7 +4,8 @@
 import { featureStats, frechetDistance, type GaussianStats } from './fid.js';
 import { computePpl, perceptualDistance, type PplSpace } from './ppl.js';
 import { collectUint8, generatedImages, realCount, realImages } from './sources.js';
-import { computeSwd, type Uint8Images } from './swd.js';
+import { computeSwd } from './swd.js';
+import type { Uint8Images } from '../io/pixel-bytes.js';
 import type { ImageSource, MetricContext, MetricDefinition } from './types.js';
 
 const registry = new Map<string, MetricDefinition>();

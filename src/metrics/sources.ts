@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { evalBatches, rangeSize, type Dataset } from '../data/index.js';
 import { Rng } from '../util/rng.js';
+import { toBytes, type Uint8Images } from '../io/pixel-bytes.js';
 import type { GeneratorLike, ImageSource } from './types.js';
 
 /** n standard-normal latents [n, dz] from rng (row by row, so a batch's rows do not depend on the batch size). */
@@ -62,13 +63,25 @@ export function realImages(ds: Dataset, opts: { split?: 'test' | 'train'; num?: 
   };
 }
 
+/** Images held in memory (reconstructions, refined images), flat NHWC in [-1, 1], `batch` at a time. */
+export function arrayImages(x: Float32Array, shape: { resolution: number; channels: number }, batch: number): ImageSource {
+  checkCount('batch', batch);
+  const { resolution: r, channels: c } = shape;
+  const size = r * r * c;
+  const n = x.length / size;
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${x.length} values are not a whole number of ${r}×${r}×${c} images`);
+  return async function* () {
+    for (let i = 0; i < n; i += batch) yield tf.tensor4d(x.subarray(i * size, Math.min(n, i + batch) * size), [Math.min(batch, n - i), r, r, c]);
+  };
+}
+
 /** Number of images a split offers (for naming metrics by what they used). */
 export function realCount(ds: Dataset, split: 'test' | 'train' = 'test', num = Infinity): number {
   return Math.min(num, rangeSize(split === 'test' ? ds.test : ds.train));
 }
 
 /** Collects a source into uint8 pixels (ProGAN quantises every image to 8 bits before its metrics). */
-export async function collectUint8(source: ImageSource, limit = Infinity): Promise<{ pixels: Uint8Array; n: number; h: number; w: number; c: number }> {
+export async function collectUint8(source: ImageSource, limit = Infinity): Promise<Uint8Images> {
   const parts: Uint8Array[] = [];
   let shape: number[] | null = null;
   let n = 0;
@@ -82,12 +95,7 @@ export async function collectUint8(source: ImageSource, limit = Infinity): Promi
       const take = Math.min(x.shape[0], limit - n);
       const data = (await x.data()) as Float32Array;
       const size = x.shape[1] * x.shape[2] * x.shape[3];
-      const out = new Uint8Array(take * size);
-      for (let i = 0; i < out.length; i++) {
-        const v = Math.round((data[i] + 1) * 127.5);
-        out[i] = v < 0 ? 0 : v > 255 ? 255 : v;
-      }
-      parts.push(out);
+      parts.push(toBytes(data.subarray(0, take * size)));
       n += take;
     } finally {
       x.dispose();

@@ -14,15 +14,8 @@
 // for 10k grey images), plus the projections of one chunk of directions.
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../util/rng.js';
+import type { Uint8Images } from '../io/pixel-bytes.js';
 
-/** uint8 images NHWC [n, h, w, c], 0..255. */
-export interface Uint8Images {
-  pixels: Uint8Array;
-  n: number;
-  h: number;
-  w: number;
-  c: number;
-}
 
 export interface SwdOptions {
   seed?: number;

@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Dataset } from '../data/index.js';
 import { Rng } from '../util/rng.js';
+import { toBytes } from '../io/pixel-bytes.js';
 import type { GeneratorLike } from './types.js';
 
 export interface LinearGenerator extends GeneratorLike {
@@ -66,5 +67,5 @@ export async function renderUint8(g: GeneratorLike, n: number, seed: number): Pr
   const x = tf.tidy(() => g.synthesis(g.mapping(z)));
   const data = (await x.data()) as Float32Array;
   tf.dispose([z, x]);
-  return Uint8Array.from(data, (v) => Math.max(0, Math.min(255, Math.round((v + 1) * 127.5))));
+  return toBytes(data);
 }

@@ -8,7 +8,7 @@ import { describePresets } from '../config-flags.js';
 import { addEngineOptions, initEngineFrom, parsePositiveInt, type EngineOptions, parseNumber } from '../engine-options.js';
 import { resolveEncoderConfig, ENCODER_PRESETS, DEFAULT_ENCODER_CONFIG, type EncoderTrainConfig, type EncoderPresetName } from '../../train/encoder-config.js';
 import { EncoderTrainer, calibrateBeta1, loadEncoder } from '../../train/stage2.js';
-import { reconstruct, requireEncoderSnapshot, requireDecoderSnapshot, type EncoderSnapshotConfig } from '../../models/checkpoints.js';
+import { requireEncoderSnapshot, requireDecoderSnapshot, type EncoderSnapshotConfig } from '../../models/checkpoints.js';
 import { readSnapshot, exportGroups } from '../../train/snapshot.js';
 import { createRunDir, latestSnapshot } from '../../train/run-dir.js';
 import { loadDataset, type Dataset } from '../../data/index.js';
@@ -18,8 +18,9 @@ import { FEATURE_LAYERS, type FeatureNet, type FeatureLayer } from '../../models
 import { loadFeatureNet, loadVgg16, DEFAULT_EVAL_NET } from '../../io/network-files.js';
 import { writeRowsGrid } from '../../io/images.js';
 import { runWithProgress } from '../../train/progress-run.js';
-import { qualitySums } from '../../metrics/image-quality.js';
-import { computeMetrics, appendMetrics, toMetricRecord, type ImageSource } from '../../metrics/index.js';
+import { appendMetrics, toMetricRecord } from '../../metrics/index.js';
+import { scoreReconstructions } from '../../metrics/reconstruction.js';
+import { requireEncoder } from '../../invert/model.js';
 import { formatTable } from '../table.js';
 import { encodeAll } from '../../invert/encode-all.js';
 
@@ -261,70 +262,47 @@ export function registerEncoder(program: Command): void {
       .option('--no-append', "do not append the FID/SWD records to metrics.jsonl beside the checkpoint (use it on a packed model folder)"),
   ).action(async (opts: EngineOptions & { ckpt: string; split: 'test' | 'train'; featureNet?: string; metrics: string; limit?: number; batch: number; json?: boolean; out?: string; append: boolean }) => {
     const engine = await initEngineFrom(opts);
-    const { E, G, config } = await loadEncoder(opts.ckpt);
-    const { images } = await loadImages(opts.split, config, opts.limit);
-    const { resolution: r, channels: c } = config.decoder.generator;
-    const size = r * r * c;
-    const n = images.n;
-    // Per-image quality and the reconstructions themselves (kept for SWD/FID).
-    const recon = new Float32Array(n * size);
-    const sums = { mse: 0, psnr: 0, ssim: 0 };
-    let encodeSec = 0;
-    for (let i = 0; i < n; i += opts.batch) {
-      const b = Math.min(opts.batch, n - i);
-      const x = tf.tensor4d(images.data.subarray(i * size, (i + b) * size), [b, r, r, c]);
-      const t0 = performance.now();
-      const code = E.forward(x, false);
-      await code.data();
-      encodeSec += (performance.now() - t0) / 1000;
-      code.dispose();
-      const xr = reconstruct(E, G, config.predicts, x);
-      recon.set((await xr.data()) as Float32Array, i * size);
-      const q = qualitySums(x, xr);
-      sums.mse += q.mse01;
-      sums.psnr += q.psnr;
-      sums.ssim += q.ssim;
-      tf.dispose([x, xr]);
-      if (!opts.json) statusLine(`reconstructing ${Math.min(i + b, n)}/${n}`, i + b >= n);
-    }
-    const result: Record<string, unknown> = {
-      checkpoint: opts.ckpt,
-      predicts: config.predicts,
-      split: opts.split,
-      images: n,
-      mse: sums.mse / n,
-      psnr: sums.psnr / n,
-      ssim: sums.ssim / n,
-      encoder_images_per_sec: n / encodeSec,
-      backend: engine.backend,
-      threads: engine.threads,
-    };
-    const wanted = opts.metrics.split(',').map((s) => s.trim()).filter(Boolean);
-    if (wanted.length) {
-      const data = config.decoder.train.data;
+    const m = await lia.loadModel(opts.ckpt);
+    try {
+      const { config } = requireEncoder(m, 'eval-reconstruction');
+      const wanted = opts.metrics.split(',').map((s) => s.trim()).filter(Boolean);
+      const data = m.decoder.train.data;
       const netPath = opts.featureNet ?? DEFAULT_EVAL_NET[data];
-      if (!netPath || !existsSync(netPath)) throw new Error(`FID needs an evaluation network: pass --feature-net (none found for '${data}')`);
-      const featureNet = await loadFeatureNet(netPath);
-      const ds = await datasetFor(data, r, c, config.decoder.train.dataDir);
-      const fake: ImageSource = async function* () {
-        for (let i = 0; i < n; i += opts.batch) {
-          const b = Math.min(opts.batch, n - i);
-          yield tf.tensor4d(recon.subarray(i * size, (i + b) * size), [b, r, r, c]);
+      if (wanted.length && (!netPath || !existsSync(netPath))) throw new Error(`FID needs an evaluation network: pass --feature-net (none found for '${data}')`);
+      const { images } = await loadImagesFor(opts.split, imageTarget(m), opts.limit);
+      const shape = lia.modelInfo(m);
+      const featureNet = wanted.length ? await loadFeatureNet(netPath) : undefined;
+      try {
+        const realTest = wanted.length ? await loadDataset(data, { resolution: shape.resolution, channels: shape.channels as 1 | 3, dataDir: m.decoder.train.dataDir }) : undefined;
+        const onProgress = opts.json ? undefined : (done: number, n: number) => statusLine(`reconstructing ${done}/${n}`, done >= n);
+        const { scores } = await scoreReconstructions(m, images.data, shape, { batch: opts.batch, metrics: wanted, realTest, realSplit: opts.split, featureNet, onProgress });
+        const result: Record<string, unknown> = {
+          checkpoint: opts.ckpt,
+          predicts: config.predicts,
+          split: opts.split,
+          images: scores.images,
+          mse: scores.mse01,
+          psnr: scores.psnr,
+          ssim: scores.ssim,
+          encoder_images_per_sec: scores.encoder_images_per_sec,
+          backend: engine.backend,
+          threads: engine.threads,
+        };
+        const metrics = scores.distributions ?? [];
+        for (const r of metrics) {
+          result[r.metric] = r.value;
+          if (r.metric.startsWith('swd')) for (const [k, v] of Object.entries(r.values)) result[`${r.metric}_${k}`] = v;
         }
-      };
-      const metrics = await computeMetrics(wanted, { realTest: ds, realSplit: opts.split, featureNet, numImages: n, seed: 0, batch: opts.batch, fakeImages: fake });
-      for (const m of metrics) {
-        result[m.metric] = m.value;
-        if (m.metric.startsWith('swd')) for (const [k, v] of Object.entries(m.values)) result[`${m.metric}_${k}`] = v;
+        if (metrics.length && opts.append) await appendMetrics(join(dirname(opts.ckpt), 'metrics.jsonl'), metrics.map((r) => toMetricRecord(r, { snapshot: opts.ckpt, backend: engine.backend })));
+        if (opts.out) writeFileSync(opts.out, JSON.stringify(result, null, 2) + '\n');
+        if (opts.json) console.log(JSON.stringify(result));
+        else console.log(formatTable(['metric', 'value'], Object.entries(result).map(([k, v]) => [k, typeof v === 'number' ? Number(v.toPrecision(5)) : String(v)])));
+      } finally {
+        featureNet?.dispose();
       }
-      if (opts.append) await appendMetrics(join(dirname(opts.ckpt), 'metrics.jsonl'), metrics.map((m) => toMetricRecord(m, { snapshot: opts.ckpt, backend: engine.backend })));
-      featureNet.dispose();
+    } finally {
+      lia.disposeModel(m);
     }
-    if (opts.out) writeFileSync(opts.out, JSON.stringify(result, null, 2) + '\n');
-    if (opts.json) console.log(JSON.stringify(result));
-    else console.log(formatTable(['metric', 'value'], Object.entries(result).map(([k, v]) => [k, typeof v === 'number' ? Number(v.toPrecision(5)) : String(v)])));
-    E.dispose();
-    G.dispose();
   });
 }
 
