@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { tfSeed } from '../util/rng.js';
 import { Module, randn } from './module.js';
+import { takeShard, type BatchShard } from './batch-shard.js';
 import { EqualDense } from './dense.js';
 import { activate, upsample2x } from './ops.js';
 import type { Rng } from '../util/rng.js';
@@ -65,11 +66,13 @@ export class NoiseInjection extends Module {
     this.fixed = this.buffer('fixed', randn(rng, [1, resolution, resolution, 1]));
   }
 
-  forward(x: tf.Tensor4D, mode: NoiseMode, seed: number): tf.Tensor4D {
+  /** shard: x is this rank's rows of a global batch; the noise is drawn for that batch and cut. */
+  forward(x: tf.Tensor4D, mode: NoiseMode, seed: number, shard?: BatchShard): tf.Tensor4D {
     if (mode === 'none') return x;
     return tf.tidy(() => {
       const [n, h, w] = x.shape;
-      const noise = mode === 'const' ? this.fixed : tf.randomNormal([n, h, w, 1], 0, 1, 'float32', tfSeed(seed));
+      const rows = n * (shard?.count ?? 1);
+      const noise = mode === 'const' ? this.fixed : takeShard(tf.randomNormal([rows, h, w, 1], 0, 1, 'float32', tfSeed(seed)), shard);
       return tf.add(x, tf.mul(noise, this.strength)) as tf.Tensor4D;
     });
   }
@@ -88,9 +91,9 @@ export class StyledConv extends Module {
     this.bias = this.param('bias', tf.zeros([outChannels]));
   }
 
-  forward(x: tf.Tensor4D, y: tf.Tensor2D, noise: NoiseMode, seed: number): tf.Tensor4D {
+  forward(x: tf.Tensor4D, y: tf.Tensor2D, noise: NoiseMode, seed: number, shard?: BatchShard): tf.Tensor4D {
     return tf.tidy(() => {
-      const h = this.noise.forward(this.conv.forward(x, y), noise, seed);
+      const h = this.noise.forward(this.conv.forward(x, y), noise, seed, shard);
       return activate(tf.add(h, this.bias), 'lrelu') as tf.Tensor4D;
     });
   }

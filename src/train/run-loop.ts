@@ -35,6 +35,8 @@ export interface Trainable<L extends object = object> {
   writeSnapshotImages?(path: string): Promise<void>;
   /** Extra fields for the log line (e.g. gradient statistics). */
   logExtras?(): Record<string, unknown>;
+  /** Data-parallel training (train/data-parallel.ts): rank 0 alone writes; the ranks stop together. */
+  readonly parallel?: { readonly isPrimary: boolean; anyTrue(flag: boolean, what: string): boolean } | null;
 }
 
 export interface StepInfo<L = Record<string, number>> {
@@ -62,10 +64,13 @@ export interface RunResult {
 
 export async function runTraining<L extends object>(trainer: Trainable<L>, runDir: string, hooks: RunHooks<L> = {}): Promise<RunResult> {
   const cfg = trainer.cfg;
+  // With several ranks only rank 0 writes the log, snapshots and grids; the others only train.
+  const writer = trainer.parallel?.isPrimary ?? true;
   const log = new JsonlLog(join(runDir, 'log.jsonl'));
   const total = cfg.kimg * 1000;
   let lastSnapshot = latestSnapshot(runDir) ?? '';
   const snapshot = async () => {
+    if (!writer) return;
     const path = join(runDir, snapshotName(trainer.kimg));
     await trainer.saveSnapshot(path);
     await trainer.writeSnapshotImages?.(path.replace(/^(.*)snapshot-(\d+)\.safetensors$/, '$1grid-$2.png'));
@@ -81,13 +86,14 @@ export async function runTraining<L extends object>(trainer: Trainable<L>, runDi
     while (trainer.imagesSeen < total) {
       const t0 = performance.now();
       const snapBefore = Math.floor(trainer.kimg / cfg.snapshotKimg);
+      const imagesBefore = trainer.imagesSeen;
       const losses = await trainer.trainStep();
       // wasm's data() resolves as a microtask, so without this the event loop would never run:
       // no signal handlers (Ctrl-C), no progress-bar redraws.
       await new Promise((resolve) => setImmediate(resolve));
       const dt = (performance.now() - t0) / 1000;
       trainer.elapsedSec += dt;
-      windowImages += cfg.batch;
+      windowImages += trainer.imagesSeen - imagesBefore; // the global batch, over all ranks
       const windowSec = (performance.now() - windowStart) / 1000;
       if (windowSec >= 2 || imgPerSec === 0) {
         imgPerSec = windowImages / windowSec;
@@ -95,17 +101,18 @@ export async function runTraining<L extends object>(trainer: Trainable<L>, runDi
         windowImages = 0;
       }
       const info: StepInfo<L> = { step: trainer.step, kimg: trainer.kimg, totalKimg: cfg.kimg, imgPerSec, elapsedSec: trainer.elapsedSec, losses };
-      if (trainer.step % cfg.logSteps === 0 || trainer.imagesSeen >= total) {
+      if (writer && (trainer.step % cfg.logSteps === 0 || trainer.imagesSeen >= total)) {
         log.write({ step: trainer.step, kimg: round(trainer.kimg), ...roundAll(losses), ...trainer.logExtras?.(), img_per_sec: round(imgPerSec), elapsed_sec: round(trainer.elapsedSec), time: new Date().toISOString() });
       }
       hooks.onStep?.(info);
       const atBoundary = Math.floor(trainer.kimg / cfg.snapshotKimg) > snapBefore || trainer.imagesSeen >= total;
-      const stop = hooks.shouldStop?.() ?? false;
+      const stopHere = hooks.shouldStop?.() ?? false;
+      const stop = trainer.parallel ? trainer.parallel.anyTrue(stopHere, 'the stop flags') : stopHere;
       if (atBoundary || stop) await snapshot();
       if (stop) return { reason: 'stopped', snapshot: lastSnapshot, kimg: trainer.kimg, elapsedSec: trainer.elapsedSec };
     }
   } catch (e) {
-    if (e instanceof NonFiniteLossError) {
+    if (e instanceof NonFiniteLossError && writer) {
       log.write({ step: e.step, error: e.message, loss: e.loss, value: String(e.value), last_snapshot: lastSnapshot });
       writeFileSync(join(runDir, 'FAILED.txt'), `${e.message}\nlast good snapshot: ${lastSnapshot}\n`);
     }

@@ -19,6 +19,8 @@ import { gridLatents, writeSampleGrid } from './sampling.js';
 import { BatchIterator, type BatchIteratorState } from '../data/batches.js';
 import type { Dataset } from '../data/dataset.js';
 import { Rng, type RngState, tfSeed } from '../util/rng.js';
+import { takeShard, type BatchShard } from '../nn/batch-shard.js';
+import type { DataParallel, ParallelState } from './data-parallel.js';
 
 
 export interface StepLosses {
@@ -29,7 +31,7 @@ export interface StepLosses {
   r1?: number; // the unscaled penalty E‖∇c(x)‖², on R1 steps
 }
 
-export interface DecoderLoopState {
+export interface DecoderLoopState extends ParallelState {
   step: number;
   imagesSeen: number;
   rng: RngState;
@@ -69,9 +71,11 @@ export class DecoderTrainer {
   phaseTimes: { d: number; r1?: number; g: number } | null = null;
   profilePhases = false;
 
+  /** cfg.batch is per rank; with `parallel` each step takes a global batch of batch × world size. */
   constructor(
     readonly cfg: DecoderTrainConfig,
     readonly dataset: Dataset,
+    readonly parallel: DataParallel | null = null,
   ) {
     const gcfg = generatorConfigFrom(cfg, dataset.channels);
     this.G = new Generator(cfg.seed, gcfg);
@@ -88,7 +92,17 @@ export class DecoderTrainer {
     const c = cfg.r1Interval / (cfg.r1Interval + 1);
     this.dOpt = new Adam(this.D.namedParameters(), { lr: cfg.lr * c, beta1: 0, beta2: 0.99 ** c, eps: 1e-8 });
     this.rng = new Rng(cfg.seed + 2);
-    this.data = new BatchIterator(dataset, { batchSize: cfg.batch, split: 'train', seed: cfg.seed + 3, mirror: cfg.mirror });
+    this.data = new BatchIterator(dataset, { batchSize: cfg.batch * this.worldSize, split: 'train', seed: cfg.seed + 3, mirror: cfg.mirror, shard: this.shard });
+    parallel?.attach(this.gOpt, this.dOpt);
+  }
+
+  get worldSize(): number {
+    return this.parallel?.worldSize ?? 1;
+  }
+
+  /** This rank's rows of each global batch (undefined in a single process). */
+  get shard(): BatchShard | undefined {
+    return this.parallel?.shard;
   }
 
   get kimg(): number {
@@ -99,15 +113,26 @@ export class DecoderTrainer {
     return { train: this.cfg, generator: this.G.config, discriminator: { mbstdGroup: this.cfg.mbstdGroup } };
   }
 
-  /** Latents for one batch: z, and with probability mixingProb a second z and a crossover layer. */
-  private sampleLatents(): { z: tf.Tensor2D; mix?: { z: tf.Tensor2D; crossover: number }; noiseSeed: number } {
-    const { batch, latentSize, mixingProb } = this.cfg;
-    const z = tf.randomNormal([batch, latentSize], 0, 1, 'float32', tfSeed(this.rng.nextUint32())) as tf.Tensor2D;
+  /**
+   * Latents for one batch: z, and with probability mixingProb a second z and a crossover layer. Drawn
+   * for the global batch (zAll, what the running mean of y sees) and cut to this rank's rows.
+   */
+  private sampleLatents(): { z: tf.Tensor2D; zAll: tf.Tensor2D; mix?: { z: tf.Tensor2D; crossover: number }; noiseSeed: number } {
+    const { latentSize, mixingProb } = this.cfg;
+    const batch = this.cfg.batch * this.worldSize;
+    const zAll = tf.randomNormal([batch, latentSize], 0, 1, 'float32', tfSeed(this.rng.nextUint32())) as tf.Tensor2D;
     const mixing = this.rng.next() < mixingProb;
-    const mix = mixing
-      ? { z: tf.randomNormal([batch, latentSize], 0, 1, 'float32', tfSeed(this.rng.nextUint32())) as tf.Tensor2D, crossover: 1 + this.rng.int(this.G.numWs - 1) }
-      : undefined;
-    return { z, mix, noiseSeed: this.rng.nextUint32() };
+    const mixAll = mixing ? (tf.randomNormal([batch, latentSize], 0, 1, 'float32', tfSeed(this.rng.nextUint32())) as tf.Tensor2D) : null;
+    const mix = mixAll ? { z: this.cut(mixAll), crossover: 1 + this.rng.int(this.G.numWs - 1) } : undefined;
+    return { z: this.cut(zAll, false), zAll, mix, noiseSeed: this.rng.nextUint32() };
+  }
+
+  /** This rank's rows of a global-batch tensor (disposing the global one unless keep). */
+  private cut(all: tf.Tensor2D, dispose = true): tf.Tensor2D {
+    if (!this.shard) return all;
+    const mine = takeShard(all, this.shard);
+    if (dispose) all.dispose();
+    return mine;
   }
 
   /** One training iteration (D step, lazy R1, G step, EMA). */
@@ -129,7 +154,7 @@ export class DecoderTrainer {
 
     // 1. D step. The fakes are computed outside the differentiated function: no gradient to G.
     const dLat = this.sampleLatents();
-    const fake = tf.tidy(() => this.G.forward(dLat.z, { mix: dLat.mix, noiseSeed: dLat.noiseSeed }));
+    const fake = tf.tidy(() => this.G.forward(dLat.z, { mix: dLat.mix, noiseSeed: dLat.noiseSeed, noiseShard: this.shard }));
     scalars.loss_d = this.dOpt.minimize(() => {
       const realLogits = this.D.forward(real);
       const fakeLogits = this.D.forward(fake);
@@ -137,7 +162,7 @@ export class DecoderTrainer {
       scalars.d_fake = tf.keep(tf.mean(fakeLogits));
       return dLogisticLoss(realLogits, fakeLogits);
     });
-    tf.dispose([fake, dLat.z, dLat.mix?.z]);
+    tf.dispose([fake, dLat.z, dLat.zAll, dLat.mix?.z]);
     const dMs = await phase(scalars.loss_d);
     let r1Ms: number | undefined;
 
@@ -156,17 +181,19 @@ export class DecoderTrainer {
 
     // 3. G step.
     const gLat = this.sampleLatents();
-    scalars.loss_g = this.gOpt.minimize(() => gNonSaturatingLoss(this.D.forward(this.G.forward(gLat.z, { mix: gLat.mix, noiseSeed: gLat.noiseSeed }))));
+    scalars.loss_g = this.gOpt.minimize(() => gNonSaturatingLoss(this.D.forward(this.G.forward(gLat.z, { mix: gLat.mix, noiseSeed: gLat.noiseSeed, noiseShard: this.shard }))));
 
     // 4. Running mean of y, then the EMA generator.
     tf.tidy(() => {
-      const yMean = tf.mean(this.G.toY(gLat.z), 0);
+      const yMean = tf.mean(this.G.toY(gLat.zAll), 0);
       this.G.yAvg.assign(tf.add(yMean, tf.mul(tf.sub(this.G.yAvg, yMean), cfg.yAvgBeta)));
     });
-    tf.dispose([gLat.z, gLat.mix?.z]);
-    this.imagesSeen += cfg.batch;
+    tf.dispose([gLat.z, gLat.zAll, gLat.mix?.z]);
+    const globalBatch = cfg.batch * this.worldSize;
+    this.imagesSeen += globalBatch;
     this.step++;
-    updateEma(this.Gema, this.G, emaBeta(cfg.batch, emaHalfLifeImages(cfg.emaKimg, this.imagesSeen)));
+    // The EMA generator is only ever written by rank 0.
+    if (!this.parallel || this.parallel.isPrimary) updateEma(this.Gema, this.G, emaBeta(globalBatch, emaHalfLifeImages(cfg.emaKimg, this.imagesSeen)));
     if (this.profilePhases) this.phaseTimes = { d: dMs, r1: r1Ms, g: await phase(scalars.loss_g) };
 
     const losses: Record<string, number> = {};
@@ -174,6 +201,8 @@ export class DecoderTrainer {
       losses[k] = (await t.data())[0];
       t.dispose();
     }
+    // Every rank logs (and checks) the means over the ranks: the global batch's losses.
+    if (this.parallel) Object.assign(losses, this.parallel.meanValues(losses));
     // Name the objective that went bad first, the logit statistics last.
     checkFinite(losses, this.step, ['loss_d', 'r1', 'loss_g', 'd_real', 'd_fake']);
     return losses as unknown as StepLosses;
@@ -188,6 +217,7 @@ export class DecoderTrainer {
       gOptStep: this.gOpt.step,
       dOptStep: this.dOpt.step,
       elapsedSec: this.elapsedSec,
+      worldSize: this.worldSize,
     };
   }
 
@@ -211,10 +241,10 @@ export class DecoderTrainer {
   }
 
   /** Rebuilds a trainer from a snapshot, continuing exactly where it stopped. */
-  static async resume(path: string, dataset: Dataset, overrides: Partial<DecoderTrainConfig> = {}): Promise<DecoderTrainer> {
+  static async resume(path: string, dataset: Dataset, overrides: Partial<DecoderTrainConfig> = {}, parallel: DataParallel | null = null): Promise<DecoderTrainer> {
     const snap = await readSnapshot(path);
     const saved = requireDecoderSnapshot(snap);
-    const trainer = new DecoderTrainer({ ...saved.train, ...overrides }, dataset);
+    const trainer = new DecoderTrainer({ ...saved.train, ...overrides }, dataset, parallel);
     for (const [group, vars] of Object.entries(trainer.stateGroups())) loadGroup(snap, group, vars);
     const st = snap.state as DecoderLoopState;
     trainer.step = st.step;

@@ -94,12 +94,13 @@ export class ProcessGroup {
    * memory: only for tensors nothing else shares (fresh gradients), never for variables.
    */
   allReduceInPlace(tensors: tf.Tensor[], op: 'sum' | 'mean', bucketBytes = DEFAULT_BUCKET_BYTES): CollectiveCost {
-    return this.d.allReduce(this.handles(tensors), op === 'mean', bucketBytes);
+    // One tensor may stand for several gradients (tfjs aliases data): reduce each storage once.
+    return this.d.allReduce([...new Set(this.handles(tensors))], op === 'mean', bucketBytes);
   }
 
   /** Rank `root`'s values of float32 tensors in every rank's copies, in place (fresh tensors only). */
   broadcastInPlace(tensors: tf.Tensor[], root = 0, bucketBytes = DEFAULT_BUCKET_BYTES): CollectiveCost {
-    return this.d.broadcast(this.handles(tensors), root, bucketBytes);
+    return this.d.broadcast([...new Set(this.handles(tensors))], root, bucketBytes);
   }
 
   /** Element-wise sums over the ranks of a few numbers (losses, flags), in float64. */
