@@ -57,6 +57,24 @@ export class DataParallel {
     }
   }
 
+  /**
+   * The mean over the ranks of a tensor, differentiable: its gradient is the mean over the ranks of
+   * the incoming gradients (the all-reduce is its own adjoint). With the optimisers' gradient mean
+   * this gives the gradient of the global batch's loss through statistics shared by all ranks
+   * (synchronised batch norm: nn/batch-norm.ts).
+   */
+  readonly crossReplicaMean = (t: tf.Tensor): tf.Tensor => {
+    const reduce = (x: tf.Tensor): tf.Tensor => {
+      const copy = tf.add(x, 0); // fresh memory: the all-reduce writes in place
+      const c = this.group.allReduceInPlace([copy], 'mean');
+      this.stepBytes += c.bytes;
+      this.stepMs += c.ms;
+      return copy;
+    };
+    const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({ value: reduce(args[0] as tf.Tensor), gradFunc: (dy: tf.Tensor) => reduce(dy) }));
+    return f(t);
+  };
+
   /** Starts the per-step all-reduce counters over. */
   resetStepCounters(): void {
     this.stepBytes = 0;

@@ -26,6 +26,7 @@ import { BatchIterator, evalBatches, toUnitRange, type BatchIteratorState } from
 import type { Dataset } from '../data/dataset.js';
 import { Rng, tfSeed } from '../util/rng.js';
 import { takeShard, type BatchShard } from '../nn/batch-shard.js';
+import { BatchNorm } from '../nn/batch-norm.js';
 import type { DataParallel, ParallelState } from './data-parallel.js';
 import { writeImageGrid } from '../io/images.js';
 
@@ -121,6 +122,8 @@ export class EncoderTrainer {
     this.dOpt = new Adam(this.D.namedParameters(), { lr: cfg.lr * c, beta1: 0.9 ** c, beta2: 0.99 ** c, eps: 1e-8 });
     this.data = new BatchIterator(dataset, { batchSize: cfg.batch * this.worldSize, split: 'train', seed: cfg.seed + 11, mirror: cfg.mirror, shard: this.shard });
     parallel?.attach(this.eOpt, this.dOpt);
+    // The encoder's batch norms take the global batch's statistics (synchronised batch norm).
+    if (parallel) for (const m of this.E.modules()) if (m instanceof BatchNorm) m.crossReplicaMean = parallel.crossReplicaMean;
   }
 
   get worldSize(): number {

@@ -238,13 +238,14 @@ function registerBenchDrift(bench: Command): void {
     .addOption(new Option('--steps <n>', 'training steps').argParser(parsePositiveInt).default(50))
     .option('--backends <list>', 'backends compared with cpu', 'torch,wasm')
     .addOption(new Option('--threads <n>', 'threads of the torch and wasm backends').argParser(parsePositiveInt))
+    .addOption(new Option('--batch <n>', 'batch size of the model (default 8)').argParser(parsePositiveInt))
     .option('--json', 'one JSON object')
     .option('--out <file>', 'also write the JSON result to this file')
-    .action(async (opts: DriftOpts) => {
+    .action(async (opts: DriftOpts & { batch?: number }) => {
       const backends = opts.backends.split(',').map((b) => b.trim()) as BackendName[];
       for (const b of backends) if (!BACKENDS.includes(b)) throw new Error(`--backends: unknown backend '${b}'; expected some of ${BACKENDS.join(', ')}`);
       const log = (s: string) => (opts.json ? undefined : process.stderr.write(s));
-      const r = await benchDrift({ steps: opts.steps, backends, threads: opts.threads ?? 2, config: {} }, log);
+      const r = await benchDrift({ steps: opts.steps, backends, threads: opts.threads ?? 2, config: opts.batch ? { batch: opts.batch } : {} }, log);
       const result = { date: new Date().toISOString(), ...r };
       if (opts.out) writeFileSync(opts.out, JSON.stringify(result, null, 1) + '\n');
       if (opts.json) return console.log(JSON.stringify(result));
