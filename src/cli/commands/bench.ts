@@ -15,6 +15,8 @@ import { benchTrain, benchTrainTorch, benchConfig, randomDataset, type TrainBenc
 import { PRESETS, type PresetName } from '../../train/decoder-config.js';
 import { DecoderTrainer } from '../../train/stage1.js';
 import * as tf from '@tensorflow/tfjs';
+import { addDistributedOptions, distributedPlan, joinProcessGroup, type DistOptions } from '../distributed.js';
+import { benchScaling } from '../../bench/scaling.js';
 
 interface KernelOpts extends EngineOptions {
   res: number[];
@@ -94,7 +96,8 @@ export function registerBench(program: Command): void {
   });
 }
 
-interface TrainOpts extends EngineOptions {
+interface TrainOpts extends EngineOptions, DistOptions {
+  out?: string;
   res: number;
   batch: number;
   channels: number;
@@ -109,7 +112,7 @@ interface TrainOpts extends EngineOptions {
 }
 
 function registerBenchTrain(bench: Command): void {
-  addEngineOptions(
+  addDistributedOptions(addEngineOptions(
     bench
       .command('train')
       .description('stage-1 training throughput on random data: img/s, ms per step (D, R1, G), peak RSS; optionally vs PyTorch')
@@ -123,9 +126,14 @@ function registerBenchTrain(bench: Command): void {
       .option('--json', 'one JSON object')
       .option('--vs-torch', 'run the same architecture and batch through PyTorch on this machine (scripts/bench_train_torch.py)')
       .option('--profile', 'also list the kernels that cost most in one step')
-      .addOption(new Option('--rounds <n>', 'with --vs-torch: alternate lia and PyTorch n times and report medians (a noisy machine moves both)').argParser(parsePositiveInt).default(1)),
-  ).action(async (opts: TrainOpts) => {
+      .addOption(new Option('--rounds <n>', 'with --vs-torch or --nproc: alternate the runs n times and report medians (a noisy machine moves all of them)').argParser(parsePositiveInt).default(1))
+      .option('--out <file>', 'with --nproc: also write the JSON result to this file'),
+  )).action(async (opts: TrainOpts) => {
+    // --nproc N: the scaling benchmark (bench/scaling.ts), each set-up in its own processes.
+    const plan = distributedPlan(opts);
+    if (plan.kind === 'launch') return benchScalingCommand(plan.nproc, opts);
     const info = await initEngineFrom(opts);
+    const parallel = joinProcessGroup(plan, info, opts.device);
     const model = PRESETS[opts.preset];
     const bo: TrainBenchOptions = {
       resolution: opts.res,
@@ -142,7 +150,7 @@ function registerBenchTrain(bench: Command): void {
     const torchRuns: NonNullable<ReturnType<typeof benchTrainTorch>>[] = [];
     for (let round = 0; round < (opts.vsTorch ? opts.rounds : 1); round++) {
       if (opts.rounds > 1) log(`round ${round + 1}/${opts.rounds}\n`);
-      oursRuns.push(await benchTrain(bo, (i, ms) => log(`  step ${i + 1}/${bo.warmup + bo.steps}: ${ms.toFixed(0)} ms\n`)));
+      oursRuns.push(await benchTrain(bo, (i, ms) => log(`  step ${i + 1}/${bo.warmup + bo.steps}: ${ms.toFixed(0)} ms\n`), parallel));
       if (opts.vsTorch) {
         log('running the PyTorch reference …\n');
         const t = benchTrainTorch(bo, Math.max(1, info.threads), info.backend === 'webgpu' || opts.device === 'cuda' ? 'cuda' : 'cpu');
@@ -153,6 +161,10 @@ function registerBenchTrain(bench: Command): void {
         torchRuns.push(t);
         log(`  lia ${oursRuns.at(-1)!.img_per_sec.toFixed(1)} img/s, PyTorch ${t.img_per_sec.toFixed(1)} img/s\n`);
       }
+    }
+    if (parallel) {
+      parallel.destroy(true);
+      if (!parallel.isPrimary) return;
     }
     const ours = medianRun(oursRuns);
     const torch = torchRuns.length ? medianRun(torchRuns) : null;
@@ -193,6 +205,30 @@ function registerBenchTrain(bench: Command): void {
       );
     if (top.length) console.log('\nkernels by time in one step:\n' + formatTable(['kernel', 'ms', 'calls'], top.map((t) => [t.kernel, t.ms, t.calls])));
   });
+}
+
+async function benchScalingCommand(nproc: number, opts: TrainOpts): Promise<void> {
+  const args = ['--preset', opts.preset, '--res', String(opts.res), '--channels', String(opts.channels), '--steps', String(opts.steps), '--warmup', String(opts.warmup), '--mapping', opts.mapping];
+  const log = (s: string) => (opts.json ? undefined : process.stderr.write(s));
+  log(`bench train --nproc ${nproc}: ${opts.preset} model, ${opts.res}×${opts.res}×${opts.channels}, batch ${opts.batch} per rank, ${opts.rounds} round(s), torch backend\n`);
+  const r = await benchScaling({ nproc, batch: opts.batch, rounds: opts.rounds, args }, log);
+  const result = { date: new Date().toISOString(), command: `lia bench train ${process.argv.slice(4).join(' ')}`, preset: opts.preset, resolution: opts.res, channels: Number(opts.channels), steps: opts.steps, ...r };
+  if (opts.out) writeFileSync(opts.out, JSON.stringify(result, null, 1) + '\n');
+  if (opts.json) return console.log(JSON.stringify(result));
+  console.log(
+    formatTable(
+      ['set-up', 'batch', 'img/s (median)', 'ms/step', 'all-reduce MB/step', 'all-reduce ms/step'],
+      r.setups.map((s) => [
+        s.name,
+        s.processes > 1 ? `${s.batch} × ${s.processes}` : s.batch,
+        median(s.img_per_sec),
+        median(s.ms_per_step),
+        s.allreduce_bytes_per_step !== undefined ? s.allreduce_bytes_per_step / 1e6 : '',
+        s.allreduce_ms_per_step?.length ? median(s.allreduce_ms_per_step) : '',
+      ]),
+    ),
+  );
+  console.log(`scaling efficiency ${nproc} ranks / (${nproc} × 1 rank): ${(100 * r.efficiency).toFixed(0)} % (goal ≥ 90 %); ${nproc} ranks × 1 thread vs 1 process × ${nproc} threads: ${r.ranksVsThreads.toFixed(2)}× (medians of per-round ratios)`);
 }
 
 interface DriftOpts {
