@@ -13,6 +13,7 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { distributedPlan } from './distributed.js';
 import { distributedSupport } from '../engine/torch/dist.js';
+import { resumedBatch } from '../train/data-parallel.js';
 
 test('the plan: single, --nproc, explicit ranks, torchrun variables, and clear errors', () => {
   assert.deepEqual(distributedPlan({}, {}), { kind: 'single' });
@@ -29,6 +30,15 @@ test('the plan: single, --nproc, explicit ranks, torchrun variables, and clear e
   assert.throws(() => distributedPlan({ distUrl: 'http://h:1', rank: 0, worldSize: 2 }, {}), /expected tcp:\/\/HOST:PORT/);
   assert.throws(() => distributedPlan({}, { WORLD_SIZE: '2', MASTER_ADDR: 'a', MASTER_PORT: '1', RANK: 'x' }), /RANK=x/);
   assert.throws(() => distributedPlan({ distTimeout: 0 }, {}), /--dist-timeout must be a positive/);
+});
+
+test('resuming with another world size keeps the global batch, or refuses clearly', () => {
+  assert.deepEqual(resumedBatch(8, 2, 2), { batch: 8 });
+  const one = resumedBatch(8, 2, 1);
+  assert.equal(one.batch, 16);
+  assert.match(one.notice!, /2 ranks × batch 8; continuing with 1 rank × batch 16, the same global batch of 16/);
+  assert.equal(resumedBatch(32, 1, 4).batch, 8);
+  assert.throws(() => resumedBatch(8, 2, 3), /global batch 16\), which does not split over 3 ranks/);
 });
 
 const support = distributedSupport();
