@@ -1,7 +1,9 @@
 // One rank of a data-parallel test (train/data-parallel.test.ts): resumes a decoder or encoder
 // snapshot in a process group, takes `steps` training steps, writes the state after the steps listed
-// in saveAfter (`<out>-r<rank>-s<step>.safetensors`) and the losses of every step (`<out>-r<rank>-losses.json`).
+// in saveAfter (`<out>-r<rank>-s<step>.safetensors`), the losses of every step and the live tensor
+// count after each (`<out>-r<rank>-losses.json`, `<out>-r<rank>-tensors.json`).
 import { writeFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '../engine/backend.js';
 import { loadDataset } from '../data/index.js';
 import { DataParallel, resumedBatch } from '../train/data-parallel.js';
@@ -39,10 +41,13 @@ const trainer =
     : await EncoderTrainer.resume(a.snapshot, ds, await loadFeatureNet(a.perceptualNet!), { batch }, parallel);
 await startFromRankZero(parallel, trainer);
 const losses: object[] = [];
+const tensors: number[] = [];
 for (let s = 1; s <= a.steps; s++) {
   losses.push(await trainer.trainStep());
+  tensors.push(tf.memory().numTensors);
   if (a.saveAfter.includes(s)) await trainer.saveSnapshot(`${a.out}-r${a.rank}-s${s}.safetensors`);
 }
 writeFileSync(`${a.out}-r${a.rank}-losses.json`, JSON.stringify(losses));
+writeFileSync(`${a.out}-r${a.rank}-tensors.json`, JSON.stringify(tensors));
 trainer.dispose();
 parallel.destroy(true);

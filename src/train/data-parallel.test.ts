@@ -141,6 +141,11 @@ test('decoder: 2 ranks × batch 8 take the steps of 1 process × batch 16', { sk
   assert.equal(drift.config.batch, 16, 'the drift reference is for batch 16');
   const bound = Math.max(...drift.rows.find((r) => r.backend === 'torch')!.lossDrift.slice(0, steps));
   const got = JSON.parse(readFileSync(join(dir, 'dec-r0-losses.json'), 'utf8')) as Record<string, number>[];
+  // No tensor leaks on either rank: the count after every step is the count after the first.
+  for (const r of [0, 1]) {
+    const counts = JSON.parse(readFileSync(join(dir, `dec-r${r}-tensors.json`), 'utf8')) as number[];
+    assert.deepEqual(counts, counts.map(() => counts[0]), `rank ${r}: live tensors after each step ${counts.join(' ')}`);
+  }
   // The bench's measure: per step, max over the losses of |a − b| / max(|b|, 1e-3).
   const perStep = refLosses.map((ref, i) => Math.max(...Object.entries(ref).map(([k, v]) => Math.abs(got[i][k] - v) / Math.max(Math.abs(v), 1e-3))));
   const maxDrift = Math.max(...perStep);

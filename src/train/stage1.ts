@@ -127,7 +127,7 @@ export class DecoderTrainer {
     return { z: this.cut(zAll, false), zAll, mix, noiseSeed: this.rng.nextUint32() };
   }
 
-  /** This rank's rows of a global-batch tensor (disposing the global one unless keep). */
+  /** This rank's rows of a global-batch tensor (disposing the global one when `dispose`). */
   private cut(all: tf.Tensor2D, dispose = true): tf.Tensor2D {
     if (!this.shard) return all;
     const mine = takeShard(all, this.shard);
