@@ -29,6 +29,7 @@ export interface ScalingSetup {
   ms_per_step: number[];
   allreduce_bytes_per_step?: number;
   allreduce_ms_per_step?: number[];
+  wait_ms_per_step?: number[];
 }
 
 export interface ScalingResult {
@@ -72,7 +73,7 @@ export async function benchScaling(o: ScalingOptions, log: (s: string) => void =
   const setups: ScalingSetup[] = [
     { name: '1 process × 1 thread', processes: 1, threads: 1, batch: o.batch, img_per_sec: [], ms_per_step: [] },
     { name: `1 process × ${n} threads`, processes: 1, threads: n, batch: n * o.batch, img_per_sec: [], ms_per_step: [] },
-    { name: `${n} ranks × 1 thread`, processes: n, threads: 1, batch: o.batch, img_per_sec: [], ms_per_step: [], allreduce_ms_per_step: [] },
+    { name: `${n} ranks × 1 thread`, processes: n, threads: 1, batch: o.batch, img_per_sec: [], ms_per_step: [], allreduce_ms_per_step: [], wait_ms_per_step: [] },
   ];
   for (let round = 0; round < o.rounds; round++) {
     for (const s of setups) {
@@ -85,10 +86,11 @@ export async function benchScaling(o: ScalingOptions, log: (s: string) => void =
         r = ranks[0];
         s.allreduce_bytes_per_step = r.allreduce_bytes_per_step;
         s.allreduce_ms_per_step!.push(r.allreduce_ms_per_step ?? 0);
+        s.wait_ms_per_step!.push(r.wait_ms_per_step ?? 0);
       }
       s.img_per_sec.push(r.img_per_sec);
       s.ms_per_step.push(r.ms_per_step);
-      log(`round ${round + 1}/${o.rounds}: ${s.name}, batch ${s.batch}${s.processes > 1 ? ' each' : ''}: ${r.img_per_sec.toFixed(1)} img/s${r.allreduce_ms_per_step !== undefined ? `, all-reduce ${r.allreduce_ms_per_step.toFixed(1)} ms/step` : ''}\n`);
+      log(`round ${round + 1}/${o.rounds}: ${s.name}, batch ${s.batch}${s.processes > 1 ? ' each' : ''}: ${r.img_per_sec.toFixed(1)} img/s${r.allreduce_ms_per_step !== undefined ? `, all-reduce ${r.allreduce_ms_per_step.toFixed(1)} ms/step (after waiting ${(r.wait_ms_per_step ?? 0).toFixed(1)} ms for the slowest rank)` : ''}\n`);
     }
   }
   // Per-round ratios (each round's set-ups saw about the same machine), then their medians.

@@ -34,6 +34,8 @@ export interface TrainBenchResult {
   world_size?: number;
   allreduce_bytes_per_step?: number;
   allreduce_ms_per_step?: number;
+  /** Time waiting for the slowest rank before the gradient all-reduces, per step. */
+  wait_ms_per_step?: number;
 }
 
 /** A dataset of uniformly random pixels: the benchmark measures compute, not data. */
@@ -52,10 +54,14 @@ export function benchConfig(opts: TrainBenchOptions): DecoderTrainConfig {
 export async function benchTrain(opts: TrainBenchOptions, onStep?: (i: number, ms: number) => void, parallel: DataParallel | null = null): Promise<TrainBenchResult> {
   const cfg = benchConfig(opts);
   const trainer = new DecoderTrainer(cfg, randomDataset(opts.resolution, opts.channels), parallel);
-  if (parallel) await parallel.broadcastState(trainer.stateGroups());
+  if (parallel) {
+    await parallel.broadcastState(trainer.stateGroups());
+    parallel.measureWait = true;
+  }
   trainer.profilePhases = true;
   const reduceBytes: number[] = [];
   const reduceMs: number[] = [];
+  const waitMs: number[] = [];
   const total: number[] = [];
   const g: number[] = [];
   const d: number[] = [];
@@ -71,6 +77,7 @@ export async function benchTrain(opts: TrainBenchOptions, onStep?: (i: number, m
       total.push(ms);
       reduceBytes.push(parallel?.stepBytes ?? 0);
       reduceMs.push(parallel?.stepMs ?? 0);
+      waitMs.push(parallel?.stepWaitMs ?? 0);
       const p = trainer.phaseTimes!;
       g.push(p.g);
       d.push(p.d);
@@ -81,7 +88,7 @@ export async function benchTrain(opts: TrainBenchOptions, onStep?: (i: number, m
     const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
     const world = parallel?.worldSize ?? 1;
     return {
-      ...(parallel ? { world_size: world, allreduce_bytes_per_step: mean(reduceBytes), allreduce_ms_per_step: mean(reduceMs) } : {}),
+      ...(parallel ? { world_size: world, allreduce_bytes_per_step: mean(reduceBytes), allreduce_ms_per_step: mean(reduceMs), wait_ms_per_step: mean(waitMs) } : {}),
       img_per_sec: (opts.batch * world * 1000) / msPerStep,
       ms_per_step: msPerStep,
       ms_g: median(g),

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { Option, type Command } from 'commander';
 import { DataParallel } from '../train/data-parallel.js';
-import type { DistBackend } from '../engine/torch/dist.js';
+import { distributedSupport, type DistBackend } from '../engine/torch/dist.js';
 import type { EngineInfo } from '../engine/backend.js';
 import { defaultThreads } from '../engine/backend.js';
 import type { VariableGroups } from '../io/checkpoint.js';
@@ -81,7 +81,7 @@ function intFromEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {
 export function joinProcessGroup(plan: DistPlan, engine: EngineInfo, device?: 'cpu' | 'cuda'): DataParallel | null {
   if (plan.kind !== 'worker') return null;
   if (engine.backend !== 'torch') throw new Error(`data-parallel training runs on the torch backend (torch.distributed); this process has ${engine.backend}`);
-  const backend = plan.backend ?? (device === 'cuda' ? 'nccl' : 'gloo');
+  const backend = plan.backend ?? (device === 'cuda' && distributedSupport().backends.includes('nccl') ? 'nccl' : 'gloo');
   watchParent();
   return DataParallel.init({ url: plan.url, rank: plan.rank, worldSize: plan.worldSize, backend, timeoutMs: plan.timeoutMs });
 }

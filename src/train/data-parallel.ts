@@ -22,6 +22,12 @@ export class DataParallel {
   /** Bytes and milliseconds of gradient all-reduce in the latest training step (for `lia bench train`). */
   stepBytes = 0;
   stepMs = 0;
+  /**
+   * Benchmarks: before each gradient all-reduce, a barrier whose time (added to stepWaitMs) is the
+   * wait for the slowest rank, so that stepMs is the all-reduce itself.
+   */
+  measureWait = false;
+  stepWaitMs = 0;
 
   constructor(readonly group: ProcessGroup) {}
 
@@ -50,6 +56,11 @@ export class DataParallel {
   attach(...optimisers: Adam[]): void {
     for (const opt of optimisers) {
       opt.gradientHook = (grads) => {
+        if (this.measureWait) {
+          const t0 = performance.now();
+          this.group.barrier('the barrier before the gradient all-reduce');
+          this.stepWaitMs += performance.now() - t0;
+        }
         const c = this.group.allReduceInPlace(grads, 'mean');
         this.stepBytes += c.bytes;
         this.stepMs += c.ms;
@@ -79,6 +90,7 @@ export class DataParallel {
   resetStepCounters(): void {
     this.stepBytes = 0;
     this.stepMs = 0;
+    this.stepWaitMs = 0;
   }
 
   /**

@@ -217,7 +217,7 @@ async function benchScalingCommand(nproc: number, opts: TrainOpts): Promise<void
   if (opts.json) return console.log(JSON.stringify(result));
   console.log(
     formatTable(
-      ['set-up', 'batch', 'img/s (median)', 'ms/step', 'all-reduce MB/step', 'all-reduce ms/step'],
+      ['set-up', 'batch', 'img/s (median)', 'ms/step', 'all-reduce MB/step', 'all-reduce ms/step', 'wait for slowest rank ms/step'],
       r.setups.map((s) => [
         s.name,
         s.processes > 1 ? `${s.batch} × ${s.processes}` : s.batch,
@@ -225,6 +225,7 @@ async function benchScalingCommand(nproc: number, opts: TrainOpts): Promise<void
         median(s.ms_per_step),
         s.allreduce_bytes_per_step !== undefined ? s.allreduce_bytes_per_step / 1e6 : '',
         s.allreduce_ms_per_step?.length ? median(s.allreduce_ms_per_step) : '',
+        s.wait_ms_per_step?.length ? median(s.wait_ms_per_step) : '',
       ]),
     ),
   );
