@@ -77,7 +77,11 @@ function intFromEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {
   return n;
 }
 
-/** Joins the process group of a worker plan (after the engine started); null for a single process. */
+/**
+ * Joins the process group of a worker plan (after the engine started); null for a single process.
+ * The group lives until the process exits (the addon stops its heartbeat then): after a failure the
+ * other ranks may be gone, so there is nothing to tear down collectively.
+ */
 export function joinProcessGroup(plan: DistPlan, engine: EngineInfo, device?: 'cpu' | 'cuda'): DataParallel | null {
   if (plan.kind !== 'worker') return null;
   if (engine.backend !== 'torch') throw new Error(`data-parallel training runs on the torch backend (torch.distributed); this process has ${engine.backend}`);
@@ -94,18 +98,6 @@ export async function startFromRankZero(parallel: DataParallel | null, trainer: 
   if (!parallel) return;
   parallel.agree('the step to start from (step, images seen)', [trainer.step, trainer.imagesSeen]);
   await parallel.broadcastState(trainer.stateGroups());
-}
-
-/** Runs a training body with a process group, leaving the group cleanly only when the body succeeded. */
-export async function withProcessGroup<T>(parallel: DataParallel | null, body: () => Promise<T>): Promise<T> {
-  let ok = false;
-  try {
-    const r = await body();
-    ok = true;
-    return r;
-  } finally {
-    parallel?.destroy(ok);
-  }
 }
 
 // A worker of --nproc stops when its launcher is gone (the launcher was killed), instead of waiting

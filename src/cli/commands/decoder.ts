@@ -17,7 +17,7 @@ import { readSnapshot, exportGroups } from '../../train/snapshot.js';
 import { loadDataset } from '../../data/index.js';
 import { writeImageGrid } from '../../io/images.js';
 import { interpolateLatents } from '../../invert/interpolate.js';
-import { addDistributedOptions, distributedPlan, joinProcessGroup, launchWorkers, startFromRankZero, withProcessGroup, type DistOptions } from '../distributed.js';
+import { addDistributedOptions, distributedPlan, joinProcessGroup, launchWorkers, startFromRankZero, type DistOptions } from '../distributed.js';
 import { resumedBatch } from '../../train/data-parallel.js';
 import type { DecoderLoopState } from '../../train/stage1.js';
 
@@ -99,85 +99,83 @@ export function registerDecoder(program: Command): void {
     const engine = await initEngineFrom(opts);
     const parallel = joinProcessGroup(plan, engine, opts.device);
     const primary = parallel?.isPrimary ?? true;
-    await withProcessGroup(parallel, async () => {
-      let trainer: DecoderTrainer;
-      let runDir: string;
-      if (opts.resume) {
-        const snapPath = existsSync(opts.resume) && statSync(opts.resume).isDirectory() ? latestSnapshot(opts.resume) : opts.resume;
-        if (!snapPath || !existsSync(snapPath)) throw new Error(`--resume ${opts.resume}: no snapshot found`);
-        const snap = await readSnapshot(snapPath);
-        const saved = requireDecoderSnapshot(snap);
-        const cfg = saved.train;
-        // A resumed run may be extended: --kimg and --snapshot-kimg are the only overrides; another
-        // world size keeps the global batch (train/data-parallel.ts).
-        const overrides: Partial<DecoderTrainConfig> = {};
-        const rescaled = resumedBatch(cfg.batch, (snap.state as DecoderLoopState).worldSize ?? 1, parallel?.worldSize ?? 1);
-        if (rescaled.batch !== cfg.batch) overrides.batch = rescaled.batch;
-        if (rescaled.notice && primary) console.error(`lia: ${rescaled.notice}`);
-        if (opts.kimg !== undefined) overrides.kimg = opts.kimg;
-        if (opts.snapshotKimg !== undefined) overrides.snapshotKimg = opts.snapshotKimg;
-        const ds = await loadDataset(cfg.data, { resolution: cfg.resolution, channels: cfg.channels, train: cfg.trainImages, dataDir: cfg.dataDir });
-        trainer = await DecoderTrainer.resume(snapPath, ds, overrides, parallel);
-        runDir = dirname(snapPath);
-        if (primary) console.error(`resuming ${snapPath} at ${trainer.kimg.toFixed(1)} kimg (step ${trainer.step})`);
-      } else {
-        const cfg = resolveDecoderConfig({
-          preset: opts.preset,
-          data: opts.data,
-          dataDir: opts.dataDir,
-          resolution: opts.resolution,
-          channels: opts.channels,
-          trainImages: opts.train,
-          mirror: opts.mirror,
-          batch: opts.batch,
-          kimg: opts.kimg,
-          latentSize: opts.latent,
-          widthBase: opts.widthBase,
-          widthMax: opts.widthMax,
-          mapping: opts.mapping,
-          coupling: opts.coupling,
-          phiBlocks: opts.phiBlocks,
-          mlpLayers: opts.mlpLayers,
-          mappingLrMul: opts.mappingLrMul,
-          lr: opts.lr,
-          r1Gamma: opts.r1Gamma,
-          r1Interval: opts.r1Interval,
-          mixingProb: opts.mixingProb,
-          emaKimg: opts.emaKimg,
-          yAvgBeta: opts.yAvgBeta,
-          mbstdGroup: opts.mbstdGroup,
-          seed: opts.seed,
-          snapshotKimg: opts.snapshotKimg,
-          logSteps: opts.logSteps,
-          outDir: opts.out,
-        });
-        const ds = await loadDataset(cfg.data, { resolution: cfg.resolution, channels: cfg.channels, train: cfg.trainImages, dataDir: cfg.dataDir });
-        trainer = new DecoderTrainer(cfg, ds, parallel);
-        const dataName = basename(cfg.data.replace(/[:/\\]+$/, '')).replace(/:.*/, '');
-        // Rank 0 alone makes the run folder and writes into it.
-        runDir = primary ? createRunDir(cfg.outDir, `${dataName}-${cfg.resolution}${cfg.mapping === 'mlp' ? '-mlp' : ''}`) : '';
-        const world = parallel ? { worldSize: parallel.worldSize, globalBatch: cfg.batch * parallel.worldSize } : {};
-        if (primary) {
-          writeFileSync(
-            join(runDir, 'options.json'),
-            JSON.stringify({ ...trainer.snapshotConfig(), engine, ...world, dataset: { name: ds.name, source: ds.source, train: ds.train, test: ds.test, channels: ds.channels } }, null, 2) + '\n',
-          );
-          console.error(
-            `run ${runDir}: ${ds.name} ${cfg.resolution}×${cfg.resolution}×${ds.channels}, ${cfg.mapping} mapping, G ${(trainer.G.numParams() / 1e6).toFixed(2)} M / D ${(trainer.D.numParams() / 1e6).toFixed(2)} M parameters, ${cfg.kimg} kimg, backend ${engine.backend} (${engine.threads} thread${engine.threads > 1 ? 's' : ''})${parallel ? `, ${parallel.worldSize} ranks × batch ${cfg.batch}` : ''}`,
-          );
-        }
+    let trainer: DecoderTrainer;
+    let runDir: string;
+    if (opts.resume) {
+      const snapPath = existsSync(opts.resume) && statSync(opts.resume).isDirectory() ? latestSnapshot(opts.resume) : opts.resume;
+      if (!snapPath || !existsSync(snapPath)) throw new Error(`--resume ${opts.resume}: no snapshot found`);
+      const snap = await readSnapshot(snapPath);
+      const saved = requireDecoderSnapshot(snap);
+      const cfg = saved.train;
+      // A resumed run may be extended: --kimg and --snapshot-kimg are the only overrides; another
+      // world size keeps the global batch (train/data-parallel.ts).
+      const overrides: Partial<DecoderTrainConfig> = {};
+      const rescaled = resumedBatch(cfg.batch, (snap.state as DecoderLoopState).worldSize ?? 1, parallel?.worldSize ?? 1);
+      if (rescaled.batch !== cfg.batch) overrides.batch = rescaled.batch;
+      if (rescaled.notice && primary) console.error(`lia: ${rescaled.notice}`);
+      if (opts.kimg !== undefined) overrides.kimg = opts.kimg;
+      if (opts.snapshotKimg !== undefined) overrides.snapshotKimg = opts.snapshotKimg;
+      const ds = await loadDataset(cfg.data, { resolution: cfg.resolution, channels: cfg.channels, train: cfg.trainImages, dataDir: cfg.dataDir });
+      trainer = await DecoderTrainer.resume(snapPath, ds, overrides, parallel);
+      runDir = dirname(snapPath);
+      if (primary) console.error(`resuming ${snapPath} at ${trainer.kimg.toFixed(1)} kimg (step ${trainer.step})`);
+    } else {
+      const cfg = resolveDecoderConfig({
+        preset: opts.preset,
+        data: opts.data,
+        dataDir: opts.dataDir,
+        resolution: opts.resolution,
+        channels: opts.channels,
+        trainImages: opts.train,
+        mirror: opts.mirror,
+        batch: opts.batch,
+        kimg: opts.kimg,
+        latentSize: opts.latent,
+        widthBase: opts.widthBase,
+        widthMax: opts.widthMax,
+        mapping: opts.mapping,
+        coupling: opts.coupling,
+        phiBlocks: opts.phiBlocks,
+        mlpLayers: opts.mlpLayers,
+        mappingLrMul: opts.mappingLrMul,
+        lr: opts.lr,
+        r1Gamma: opts.r1Gamma,
+        r1Interval: opts.r1Interval,
+        mixingProb: opts.mixingProb,
+        emaKimg: opts.emaKimg,
+        yAvgBeta: opts.yAvgBeta,
+        mbstdGroup: opts.mbstdGroup,
+        seed: opts.seed,
+        snapshotKimg: opts.snapshotKimg,
+        logSteps: opts.logSteps,
+        outDir: opts.out,
+      });
+      const ds = await loadDataset(cfg.data, { resolution: cfg.resolution, channels: cfg.channels, train: cfg.trainImages, dataDir: cfg.dataDir });
+      trainer = new DecoderTrainer(cfg, ds, parallel);
+      const dataName = basename(cfg.data.replace(/[:/\\]+$/, '')).replace(/:.*/, '');
+      // Rank 0 alone makes the run folder and writes into it.
+      runDir = primary ? createRunDir(cfg.outDir, `${dataName}-${cfg.resolution}${cfg.mapping === 'mlp' ? '-mlp' : ''}`) : '';
+      const world = parallel ? { worldSize: parallel.worldSize, globalBatch: cfg.batch * parallel.worldSize } : {};
+      if (primary) {
+        writeFileSync(
+          join(runDir, 'options.json'),
+          JSON.stringify({ ...trainer.snapshotConfig(), engine, ...world, dataset: { name: ds.name, source: ds.source, train: ds.train, test: ds.test, channels: ds.channels } }, null, 2) + '\n',
+        );
+        console.error(
+          `run ${runDir}: ${ds.name} ${cfg.resolution}×${cfg.resolution}×${ds.channels}, ${cfg.mapping} mapping, G ${(trainer.G.numParams() / 1e6).toFixed(2)} M / D ${(trainer.D.numParams() / 1e6).toFixed(2)} M parameters, ${cfg.kimg} kimg, backend ${engine.backend} (${engine.threads} thread${engine.threads > 1 ? 's' : ''})${parallel ? `, ${parallel.worldSize} ranks × batch ${cfg.batch}` : ''}`,
+        );
       }
-      await startFromRankZero(parallel, trainer);
-      let lastR1 = '';
-      try {
-        await runWithProgress('train-decoder', trainer, runDir, (l) => {
-          if (l.r1 !== undefined) lastR1 = l.r1.toFixed(3);
-          return `G ${l.loss_g.toFixed(3)} D ${l.loss_d.toFixed(3)}${lastR1 ? ` R1 ${lastR1}` : ''}`;
-        }, opts.quiet);
-      } finally {
-        trainer.dispose();
-      }
-    });
+    }
+    await startFromRankZero(parallel, trainer);
+    let lastR1 = '';
+    try {
+      await runWithProgress('train-decoder', trainer, runDir, (l) => {
+        if (l.r1 !== undefined) lastR1 = l.r1.toFixed(3);
+        return `G ${l.loss_g.toFixed(3)} D ${l.loss_d.toFixed(3)}${lastR1 ? ` R1 ${lastR1}` : ''}`;
+      }, opts.quiet);
+    } finally {
+      trainer.dispose();
+    }
   });
 
   program

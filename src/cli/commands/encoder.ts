@@ -24,7 +24,7 @@ import { formatTable } from '../table.js';
 import type { Encoder } from '../../models/encoder.js';
 import type { Generator } from '../../models/generator.js';
 import { InvertibleNetwork } from '../../models/invertible.js';
-import { addDistributedOptions, distributedPlan, joinProcessGroup, launchWorkers, startFromRankZero, withProcessGroup, type DistOptions } from '../distributed.js';
+import { addDistributedOptions, distributedPlan, joinProcessGroup, launchWorkers, startFromRankZero, type DistOptions } from '../distributed.js';
 import { resumedBatch } from '../../train/data-parallel.js';
 
 const num = parseNumber;
@@ -114,93 +114,91 @@ export function registerEncoder(program: Command): void {
     const engine = await initEngineFrom(opts);
     const parallel = joinProcessGroup(plan, engine, opts.device);
     const primary = parallel?.isPrimary ?? true;
-    await withProcessGroup(parallel, async () => {
-      let trainer: EncoderTrainer;
-      let runDir: string;
-      if (opts.resume) {
-        const snapPath = existsSync(opts.resume) && statSync(opts.resume).isDirectory() ? latestSnapshot(opts.resume) : opts.resume;
-        if (!snapPath || !existsSync(snapPath)) throw new Error(`--resume ${opts.resume}: no snapshot found`);
-        const snap = await readSnapshot(snapPath);
-        const saved = requireEncoderSnapshot(snap);
-        const cfg = saved.train;
-        const g = saved.decoder.generator;
-        const ds = await datasetFor(cfg.data ?? saved.decoder.train.data, g.resolution, g.channels, cfg.dataDir ?? saved.decoder.train.dataDir, cfg.trainImages);
-        // A resumed run may be extended or fine-tuned: --kimg, --lr and --lr-decay are the overrides
-        // (the schedule lr × decay^quarter is recomputed from them; Adam's moments are kept).
-        const overrides: Partial<EncoderTrainConfig> = {};
-        if (opts.kimg !== undefined) overrides.kimg = opts.kimg;
-        if (opts.lr !== undefined) overrides.lr = opts.lr;
-        if (opts.lrDecay !== undefined) overrides.lrDecay = opts.lrDecay;
-        // Another world size keeps the global batch (train/data-parallel.ts).
-        const rescaled = resumedBatch(cfg.batch, (snap.state as { worldSize?: number }).worldSize ?? 1, parallel?.worldSize ?? 1);
-        if (rescaled.batch !== cfg.batch) overrides.batch = rescaled.batch;
-        if (rescaled.notice && primary) console.error(`lia: ${rescaled.notice}`);
-        resolveEncoderConfig({ ...cfg, ...overrides }); // validates the overrides
-        trainer = await EncoderTrainer.resume(snapPath, ds, await loadPerceptualNet(cfg.perceptualNet), overrides, parallel);
-        runDir = dirname(snapPath);
-        if (primary) console.error(`resuming ${snapPath} at ${trainer.kimg.toFixed(1)} kimg`);
-      } else {
-        if (!opts.decoder) throw new Error('--decoder <stage-1 snapshot> is required (or --resume)');
-        const dec = requireDecoderSnapshot(await readSnapshot(opts.decoder));
-        const beta1 = opts.beta1 === undefined || opts.beta1 === 'auto' ? 'auto' : num(opts.beta1);
-        const cfg = resolveEncoderConfig({
-          decoder: opts.decoder,
-          preset: opts.preset,
-          data: opts.data,
-          dataDir: opts.dataDir,
-          trainImages: opts.train,
-          mirror: opts.mirror,
-          batch: opts.batch,
-          kimg: opts.kimg,
-          lr: opts.lr,
-          lrDecay: opts.lrDecay,
-          latent: opts.latent,
-          widthBase: opts.widthBase,
-          widthMax: opts.widthMax,
-          perceptualNet: opts.perceptualNet,
-          perceptualLayer: opts.perceptualLayer,
-          beta1,
-          beta2: opts.beta2,
-          kl: opts.kl,
-          r1Gamma: opts.r1Gamma,
-          r1Interval: opts.r1Interval,
-          seed: opts.seed,
-          snapshotKimg: opts.snapshotKimg,
-          logSteps: opts.logSteps,
-          outDir: opts.out,
-        });
-        const g = dec.generator;
-        const ds = await datasetFor(cfg.data ?? dec.train.data, g.resolution, g.channels, cfg.dataDir ?? dec.train.dataDir, cfg.trainImages);
-        const net = await loadPerceptualNet(cfg.perceptualNet);
-        let b1: number;
-        let calibration: unknown = null;
-        if (cfg.beta1 === 'auto') {
-          const vgg = opts.vgg16 ? await loadVgg16(opts.vgg16) : undefined;
-          const pw = calibrateBeta1(ds, net, cfg.perceptualLayer, vgg);
-          vgg?.dispose();
-          b1 = pw.beta1;
-          calibration = pw;
-          if (primary) console.error(`β1 = ${b1.toPrecision(4)} for ${net.config.name}.${cfg.perceptualLayer} (ρ = ${pw.rho.toPrecision(3)} from ${pw.rhoSource === 'vgg16' ? 'VGG16 conv4_3 with β1 = 5e-5' : 'the default, no VGG16 given'})`);
-        } else b1 = cfg.beta1;
-        const full = { ...cfg, beta1: b1 };
-        trainer = await EncoderTrainer.create(full, ds, net, parallel);
-        // Rank 0 alone makes the run folder and writes into it.
-        runDir = primary ? createRunDir(cfg.outDir, `${ds.name}-${g.resolution}-encoder${(cfg.kl ?? 0) > 0 ? '-vae' : trainer.predicts === 'z' ? '-baseline' : ''}`) : '';
-        if (primary) {
-          const world = parallel ? { worldSize: parallel.worldSize, globalBatch: cfg.batch * parallel.worldSize } : {};
-          writeFileSync(join(runDir, 'options.json'), JSON.stringify({ ...trainer.snapshotConfig(), calibration, engine, ...world }, null, 2) + '\n');
-          console.error(
-            `run ${runDir}: encoder ${(trainer.E.numParams() / 1e6).toFixed(2)} M parameters predicting ${trainer.predicts === 'y' ? 'y (LIA)' : 'z through the MLP mapping (StyleGAN + encoder baseline)'}, ${cfg.kimg} kimg, backend ${engine.backend}${parallel ? `, ${parallel.worldSize} ranks × batch ${cfg.batch}` : ''}`,
-          );
-        }
+    let trainer: EncoderTrainer;
+    let runDir: string;
+    if (opts.resume) {
+      const snapPath = existsSync(opts.resume) && statSync(opts.resume).isDirectory() ? latestSnapshot(opts.resume) : opts.resume;
+      if (!snapPath || !existsSync(snapPath)) throw new Error(`--resume ${opts.resume}: no snapshot found`);
+      const snap = await readSnapshot(snapPath);
+      const saved = requireEncoderSnapshot(snap);
+      const cfg = saved.train;
+      const g = saved.decoder.generator;
+      const ds = await datasetFor(cfg.data ?? saved.decoder.train.data, g.resolution, g.channels, cfg.dataDir ?? saved.decoder.train.dataDir, cfg.trainImages);
+      // A resumed run may be extended or fine-tuned: --kimg, --lr and --lr-decay are the overrides
+      // (the schedule lr × decay^quarter is recomputed from them; Adam's moments are kept).
+      const overrides: Partial<EncoderTrainConfig> = {};
+      if (opts.kimg !== undefined) overrides.kimg = opts.kimg;
+      if (opts.lr !== undefined) overrides.lr = opts.lr;
+      if (opts.lrDecay !== undefined) overrides.lrDecay = opts.lrDecay;
+      // Another world size keeps the global batch (train/data-parallel.ts).
+      const rescaled = resumedBatch(cfg.batch, (snap.state as { worldSize?: number }).worldSize ?? 1, parallel?.worldSize ?? 1);
+      if (rescaled.batch !== cfg.batch) overrides.batch = rescaled.batch;
+      if (rescaled.notice && primary) console.error(`lia: ${rescaled.notice}`);
+      resolveEncoderConfig({ ...cfg, ...overrides }); // validates the overrides
+      trainer = await EncoderTrainer.resume(snapPath, ds, await loadPerceptualNet(cfg.perceptualNet), overrides, parallel);
+      runDir = dirname(snapPath);
+      if (primary) console.error(`resuming ${snapPath} at ${trainer.kimg.toFixed(1)} kimg`);
+    } else {
+      if (!opts.decoder) throw new Error('--decoder <stage-1 snapshot> is required (or --resume)');
+      const dec = requireDecoderSnapshot(await readSnapshot(opts.decoder));
+      const beta1 = opts.beta1 === undefined || opts.beta1 === 'auto' ? 'auto' : num(opts.beta1);
+      const cfg = resolveEncoderConfig({
+        decoder: opts.decoder,
+        preset: opts.preset,
+        data: opts.data,
+        dataDir: opts.dataDir,
+        trainImages: opts.train,
+        mirror: opts.mirror,
+        batch: opts.batch,
+        kimg: opts.kimg,
+        lr: opts.lr,
+        lrDecay: opts.lrDecay,
+        latent: opts.latent,
+        widthBase: opts.widthBase,
+        widthMax: opts.widthMax,
+        perceptualNet: opts.perceptualNet,
+        perceptualLayer: opts.perceptualLayer,
+        beta1,
+        beta2: opts.beta2,
+        kl: opts.kl,
+        r1Gamma: opts.r1Gamma,
+        r1Interval: opts.r1Interval,
+        seed: opts.seed,
+        snapshotKimg: opts.snapshotKimg,
+        logSteps: opts.logSteps,
+        outDir: opts.out,
+      });
+      const g = dec.generator;
+      const ds = await datasetFor(cfg.data ?? dec.train.data, g.resolution, g.channels, cfg.dataDir ?? dec.train.dataDir, cfg.trainImages);
+      const net = await loadPerceptualNet(cfg.perceptualNet);
+      let b1: number;
+      let calibration: unknown = null;
+      if (cfg.beta1 === 'auto') {
+        const vgg = opts.vgg16 ? await loadVgg16(opts.vgg16) : undefined;
+        const pw = calibrateBeta1(ds, net, cfg.perceptualLayer, vgg);
+        vgg?.dispose();
+        b1 = pw.beta1;
+        calibration = pw;
+        if (primary) console.error(`β1 = ${b1.toPrecision(4)} for ${net.config.name}.${cfg.perceptualLayer} (ρ = ${pw.rho.toPrecision(3)} from ${pw.rhoSource === 'vgg16' ? 'VGG16 conv4_3 with β1 = 5e-5' : 'the default, no VGG16 given'})`);
+      } else b1 = cfg.beta1;
+      const full = { ...cfg, beta1: b1 };
+      trainer = await EncoderTrainer.create(full, ds, net, parallel);
+      // Rank 0 alone makes the run folder and writes into it.
+      runDir = primary ? createRunDir(cfg.outDir, `${ds.name}-${g.resolution}-encoder${(cfg.kl ?? 0) > 0 ? '-vae' : trainer.predicts === 'z' ? '-baseline' : ''}`) : '';
+      if (primary) {
+        const world = parallel ? { worldSize: parallel.worldSize, globalBatch: cfg.batch * parallel.worldSize } : {};
+        writeFileSync(join(runDir, 'options.json'), JSON.stringify({ ...trainer.snapshotConfig(), calibration, engine, ...world }, null, 2) + '\n');
+        console.error(
+          `run ${runDir}: encoder ${(trainer.E.numParams() / 1e6).toFixed(2)} M parameters predicting ${trainer.predicts === 'y' ? 'y (LIA)' : 'z through the MLP mapping (StyleGAN + encoder baseline)'}, ${cfg.kimg} kimg, backend ${engine.backend}${parallel ? `, ${parallel.worldSize} ranks × batch ${cfg.batch}` : ''}`,
+        );
       }
-      await startFromRankZero(parallel, trainer);
-      try {
-        await runWithProgress('train-encoder', trainer, runDir, (l) => `E ${l.loss_e.toFixed(4)} (mse ${l.mse.toFixed(4)}) D ${l.loss_d.toFixed(3)}`, opts.quiet);
-      } finally {
-        trainer.dispose();
-      }
-    });
+    }
+    await startFromRankZero(parallel, trainer);
+    try {
+      await runWithProgress('train-encoder', trainer, runDir, (l) => `E ${l.loss_e.toFixed(4)} (mse ${l.mse.toFixed(4)}) D ${l.loss_d.toFixed(3)}`, opts.quiet);
+    } finally {
+      trainer.dispose();
+    }
   });
 
   program
