@@ -6,11 +6,11 @@
 //   --dist-backend gloo|nccl        --dist-timeout SECONDS
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { Option, type Command } from 'commander';
 import { DataParallel } from '../train/data-parallel.js';
 import { distributedSupport, type DistBackend } from '../engine/torch/dist.js';
 import type { EngineInfo } from '../engine/backend.js';
-import { defaultThreads } from '../engine/backend.js';
 import type { VariableGroups } from '../io/checkpoint.js';
 import { parsePositiveInt, parseNumber } from './engine-options.js';
 
@@ -148,7 +148,7 @@ export async function launchWorkers(nproc: number, opts: DistOptions): Promise<v
   const url = `tcp://127.0.0.1:${port}`;
   const args = argsWithoutNproc(process.argv.slice(2));
   // Each worker gets its share of the cores unless --threads says otherwise.
-  const threads = opts.threads ?? Math.max(1, Math.floor(defaultThreads() / nproc));
+  const threads = opts.threads ?? Math.max(1, Math.floor(availableParallelism() / nproc));
   const visible = process.env.CUDA_VISIBLE_DEVICES?.split(',').filter(Boolean);
   console.error(`lia: ${nproc} ranks on ${url}, ${opts.device === 'cuda' ? 'one GPU' : `${threads} thread${threads > 1 ? 's' : ''}`} each`);
   const children: ChildProcess[] = [];
