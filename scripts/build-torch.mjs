@@ -59,9 +59,10 @@ if (r.status !== 0) {
   console.log(tail);
   off(`the build against ${torch.source} failed`);
 }
-const check = spawnSync(process.execPath, ['-e', `const a = require(${JSON.stringify(addon)}); console.log(a.torchVersion)`], { encoding: 'utf8' });
+const check = spawnSync(process.execPath, ['-e', `const a = require(${JSON.stringify(addon)}); console.log(a.torchVersion); console.log(a.dist.available ? 'with torch.distributed (' + a.dist.backends.join(', ') + ')' : 'without torch.distributed: ' + a.dist.why)`], { encoding: 'utf8' });
 if (check.status !== 0) {
   rmSync(addon, { force: true });
   off(`the built addon does not load: ${(check.stderr || '').split('\n')[0]}`);
 }
-console.log(`lia: built the torch backend against libtorch ${check.stdout.trim()} (${torch.source}, ${torch.libdir}) in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+const [version, dist] = check.stdout.trim().split('\n');
+console.log(`lia: built the torch backend against libtorch ${version} (${torch.source}, ${torch.libdir}), ${dist}, in ${((Date.now() - started) / 1000).toFixed(0)} s`);

@@ -11,6 +11,7 @@
 #include <napi.h>
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
+#include "lia_shared.h"
 #include <ATen/Parallel.h>
 #include <ATen/detail/CUDAHooksInterface.h>
 #include <c10/core/GradMode.h>
@@ -1282,9 +1283,13 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("torchVersion", Napi::String::New(env, TORCH_VERSION));
   exports.Set("cuda", Napi::Boolean::New(env, at::hasCUDA()));
   exports.Set("setDevice", Napi::Function::New(env, SetDevice));
+  lia::registerDistributed(env, exports);
   return exports;
 }
 
 }  // namespace
+
+const at::Tensor& lia::tensorAt(int64_t handle) { return get(handle); }
+at::Device lia::currentDevice() { return g_device; }
 
 NODE_API_MODULE(lia_torch, Init)

@@ -10,6 +10,7 @@ import { median } from './kernels.js';
 import { findTorchPython, runTorchScript } from './python.js';
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
+import type { DataParallel } from '../train/data-parallel.js';
 
 export interface TrainBenchOptions {
   resolution: number;
@@ -47,6 +48,12 @@ export interface TrainBenchResult {
   /** The kernels called most per step, by name. */
   kernel_calls_by_name?: Record<string, number>;
   count_steps?: number;
+  /** Data-parallel runs: ranks, and per step the bytes all-reduced and the milliseconds spent in all-reduce (rank 0's). */
+  world_size?: number;
+  allreduce_bytes_per_step?: number;
+  allreduce_ms_per_step?: number;
+  /** Time waiting for the slowest rank before the gradient all-reduces, per step. */
+  wait_ms_per_step?: number;
 }
 
 /** A dataset of uniformly random pixels: the benchmark measures compute, not data. */
@@ -61,12 +68,20 @@ export function benchConfig(opts: TrainBenchOptions): DecoderTrainConfig {
   return resolveDecoderConfig({ ...opts.config, data: 'random', resolution: opts.resolution, batch: opts.batch });
 }
 
-export async function benchTrain(opts: TrainBenchOptions, onStep?: (i: number, ms: number) => void): Promise<TrainBenchResult> {
+/** With `parallel`, opts.batch is per rank and img/s counts the global batch. */
+export async function benchTrain(opts: TrainBenchOptions, onStep?: (i: number, ms: number) => void, parallel: DataParallel | null = null): Promise<TrainBenchResult> {
   const cfg = benchConfig(opts);
-  const trainer = new DecoderTrainer(cfg, randomDataset(opts.resolution, opts.channels));
+  const trainer = new DecoderTrainer(cfg, randomDataset(opts.resolution, opts.channels), parallel);
+  if (parallel) {
+    await parallel.broadcastState(trainer.stateGroups());
+    parallel.measureWait = true;
+  }
   const phases = opts.phases ?? true;
   trainer.profilePhases = phases;
   trainer.deferLossReads = !phases;
+  const reduceBytes: number[] = [];
+  const reduceMs: number[] = [];
+  const waitMs: number[] = [];
   const total: number[] = [];
   const g: number[] = [];
   const d: number[] = [];
@@ -86,12 +101,16 @@ export async function benchTrain(opts: TrainBenchOptions, onStep?: (i: number, m
       total.push((performance.now() - t0) / opts.steps);
     }
     for (let i = 0; phases && i < opts.warmup + opts.steps; i++) {
+      parallel?.resetStepCounters();
       const t0 = performance.now();
       await trainer.trainStep();
       const ms = performance.now() - t0;
       onStep?.(i, ms);
       if (i < opts.warmup) continue;
       total.push(ms);
+      reduceBytes.push(parallel?.stepBytes ?? 0);
+      reduceMs.push(parallel?.stepMs ?? 0);
+      waitMs.push(parallel?.stepWaitMs ?? 0);
       const p = trainer.phaseTimes!;
       g.push(p.g);
       d.push(p.d);
@@ -100,9 +119,12 @@ export async function benchTrain(opts: TrainBenchOptions, onStep?: (i: number, m
     // Mean step time including the amortised R1 steps; per-phase medians.
     const msPerStep = total.reduce((a, b) => a + b, 0) / total.length;
     const counts = opts.countSteps ? await countKernelCalls(trainer, opts.countSteps) : {};
+    const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
+    const world = parallel?.worldSize ?? 1;
     return {
       ...counts,
-      img_per_sec: (opts.batch * 1000) / msPerStep,
+      ...(parallel ? { world_size: world, allreduce_bytes_per_step: mean(reduceBytes), allreduce_ms_per_step: mean(reduceMs), wait_ms_per_step: mean(waitMs) } : {}),
+      img_per_sec: (opts.batch * world * 1000) / msPerStep,
       ms_per_step: msPerStep,
       ms_g: g.length ? median(g) : null,
       ms_d: d.length ? median(d) : null,

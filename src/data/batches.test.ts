@@ -90,3 +90,28 @@ test('evalBatches walks a split in order with a short last batch; bad sizes are 
   assert.throws(() => new BatchIterator(ds, { batchSize: 21, split: 'test' }), /batch size 21 is larger than the 20 images of \[80, 100\)/);
   assert.throws(() => new BatchIterator(ds, { batchSize: 4, split: { start: 90, end: 120 } }), /not inside the dataset's 100 images/);
 });
+
+test('shards: 2 iterators of one seed take rows r, r + 2, … of the same global batches (data-parallel)', async () => {
+  const ds = await load();
+  const whole = new BatchIterator(ds, { batchSize: 8, seed: 5, mirror: true });
+  const shards = [0, 1].map((rank) => new BatchIterator(ds, { batchSize: 8, seed: 5, mirror: true, shard: { rank, count: 2 } }));
+  const imageSize = ds.resolution * ds.resolution * ds.channels;
+  for (let step = 0; step < 25; step++) {
+    // 25 steps of 8 from 80 images: three epoch boundaries.
+    const g = whole.next();
+    const parts = shards.map((s) => s.next());
+    for (const [rank, p] of parts.entries()) {
+      assert.equal(p.indices.length, 4);
+      assert.equal(p.epoch, g.epoch);
+      for (let j = 0; j < 4; j++) {
+        const row = 2 * j + rank;
+        assert.equal(p.indices[j], g.indices[row]);
+        assert.equal(p.mirrored[j], g.mirrored[row]);
+        assert.deepEqual(p.data.subarray(j * imageSize, (j + 1) * imageSize), g.data.subarray(row * imageSize, (row + 1) * imageSize));
+      }
+    }
+    assert.equal(new Set([...parts[0].indices, ...parts[1].indices]).size, 8, 'disjoint shares');
+  }
+  assert.deepEqual(shards[1].getState(), whole.getState(), 'a shard resumes from the global state');
+  assert.throws(() => new BatchIterator(ds, { batchSize: 8, shard: { rank: 0, count: 3 } }), /batch shard 0 of 3 does not fit a global batch of 8/);
+});

@@ -37,6 +37,12 @@ export interface BatchOptions {
   shuffle?: boolean;
   /** Random left–right mirroring per image (default false; the paper mirrors faces only). */
   mirror?: boolean;
+  /**
+   * Data-parallel training: batchSize is the global batch, and this iterator hands out only rank
+   * `rank`'s rows of each, r, r + count, … (nn/batch-shard.ts), so `count` iterators with the same seed
+   * take disjoint shares of the same epoch order. Default: the whole batch.
+   */
+  shard?: { rank: number; count: number };
 }
 
 /** Everything needed to resume a BatchIterator exactly; plain JSON. */
@@ -100,6 +106,7 @@ export class BatchIterator {
   readonly mirror: boolean;
   /** Full batches per epoch. */
   readonly batchesPerEpoch: number;
+  readonly shard: { rank: number; count: number };
   private readonly rng: Rng;
   private order: Int32Array;
   private epochRng: RngState;
@@ -118,6 +125,11 @@ export class BatchIterator {
       throw new Error(`batch size ${batchSize} is larger than the ${size} images of [${this.range.start}, ${this.range.end})`);
     }
     this.batchSize = batchSize;
+    this.shard = opts.shard ?? { rank: 0, count: 1 };
+    const { rank, count } = this.shard;
+    if (!Number.isInteger(count) || count < 1 || !Number.isInteger(rank) || rank < 0 || rank >= count || batchSize % count !== 0) {
+      throw new Error(`batch shard ${rank} of ${count} does not fit a global batch of ${batchSize}`);
+    }
     this.shuffle = opts.shuffle ?? true;
     this.mirror = opts.mirror ?? false;
     this.batchesPerEpoch = Math.floor(size / batchSize);
@@ -152,7 +164,10 @@ export class BatchIterator {
     const mirrored = new Uint8Array(this.batchSize);
     if (this.mirror) for (let b = 0; b < this.batchSize; b++) mirrored[b] = this.rng.next() < 0.5 ? 1 : 0;
     this.batchInEpoch++;
-    return { ...fillBatch(this.ds, indices, mirrored), epoch: this.epochIndex };
+    const { rank, count } = this.shard;
+    if (count === 1) return { ...fillBatch(this.ds, indices, mirrored), epoch: this.epochIndex };
+    const mine = (a: Int32Array | Uint8Array) => a.filter((_, i) => i % count === rank);
+    return { ...fillBatch(this.ds, mine(indices) as Int32Array, mine(mirrored) as Uint8Array), epoch: this.epochIndex };
   }
 
   getState(): BatchIteratorState {

@@ -8,6 +8,7 @@ import { StyledConv, ToRGB, type NoiseMode } from '../nn/modulated-conv.js';
 import { upsample2x } from '../nn/ops.js';
 import { channelWidth, levels, type WidthConfig } from './widths.js';
 import type { Rng } from '../util/rng.js';
+import type { BatchShard } from '../nn/batch-shard.js';
 
 export interface SynthesisConfig {
   resolution: number;
@@ -19,6 +20,7 @@ export interface SynthesisConfig {
 export interface SynthesisOptions {
   noise?: NoiseMode; // default 'random'
   noiseSeed?: number; // seeds the per-layer noise in 'random' mode
+  noiseShard?: BatchShard; // data-parallel: the batch is this rank's rows of a global batch (nn/batch-shard.ts)
 }
 
 interface Level {
@@ -70,8 +72,8 @@ export class Synthesis extends Module {
       let k = 0; // ws index
       let layer = 0; // noise seed offset
       for (const lv of this.levels) {
-        if (lv.up) x = lv.up.forward(x, w(k), noise, seed + 7919 * layer++);
-        x = lv.conv.forward(x, w(k + (lv.up ? 1 : 0)), noise, seed + 7919 * layer++);
+        if (lv.up) x = lv.up.forward(x, w(k), noise, seed + 7919 * layer++, opts.noiseShard);
+        x = lv.conv.forward(x, w(k + (lv.up ? 1 : 0)), noise, seed + 7919 * layer++, opts.noiseShard);
         k += lv.up ? 1 : 0;
         const y = lv.toRgb.forward(x, w(k + 1));
         rgb = rgb ? (tf.add(upsample2x(rgb), y) as tf.Tensor4D) : y;

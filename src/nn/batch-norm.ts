@@ -9,6 +9,12 @@ export class BatchNorm extends Module {
   readonly beta: tf.Variable;
   readonly runningMean: tf.Variable;
   readonly runningVar: tf.Variable;
+  /**
+   * Synchronised batch norm for data-parallel training (train/data-parallel.ts): the mean over the
+   * ranks of a per-rank statistic, differentiable, so that the statistics are the global batch's.
+   * Null: the statistics of this process's batch.
+   */
+  crossReplicaMean: ((t: tf.Tensor) => tf.Tensor) | null = null;
 
   constructor(
     readonly channels: number,
@@ -29,7 +35,12 @@ export class BatchNorm extends Module {
       let mean: tf.Tensor;
       let variance: tf.Tensor;
       if (training) {
-        ({ mean, variance } = tf.moments(x, axes));
+        if (this.crossReplicaMean) {
+          // Equal batches on every rank: the mean of the ranks' means is the global mean, and the
+          // mean of the ranks' mean squared deviations from it the global variance.
+          mean = this.crossReplicaMean(tf.mean(x, axes));
+          variance = this.crossReplicaMean(tf.mean(tf.square(tf.sub(x, mean)), axes)); // (squaredDifference has no broadcasting gradient)
+        } else ({ mean, variance } = tf.moments(x, axes));
         // Buffers, not parameters: assigning them is invisible to the gradient.
         this.runningMean.assign(tf.add(tf.mul(this.runningMean, this.momentum), tf.mul(mean, 1 - this.momentum)));
         this.runningVar.assign(tf.add(tf.mul(this.runningVar, this.momentum), tf.mul(variance, 1 - this.momentum)));

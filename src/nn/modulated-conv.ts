@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { randomNormal } from '../engine/random.js';
 import { hasFusedStyledConv, styledConv } from '../engine/fused.js';
 import { Module, randn } from './module.js';
+import { takeShard, type BatchShard } from './batch-shard.js';
 import { EqualDense } from './dense.js';
 import { activate, upsample2x } from './ops.js';
 import type { Rng } from '../util/rng.js';
@@ -66,11 +67,13 @@ export class NoiseInjection extends Module {
     this.fixed = this.buffer('fixed', randn(rng, [1, resolution, resolution, 1]));
   }
 
-  forward(x: tf.Tensor4D, mode: NoiseMode, seed: number): tf.Tensor4D {
+  /** shard: x is this rank's rows of a global batch; the noise is drawn for that batch and cut. */
+  forward(x: tf.Tensor4D, mode: NoiseMode, seed: number, shard?: BatchShard): tf.Tensor4D {
     if (mode === 'none') return x;
     return tf.tidy(() => {
       const [n, h, w] = x.shape;
-      const noise = mode === 'const' ? this.fixed : randomNormal([n, h, w, 1], seed);
+      const rows = n * (shard?.count ?? 1);
+      const noise = mode === 'const' ? this.fixed : takeShard(randomNormal([rows, h, w, 1], seed), shard);
       return tf.add(x, tf.mul(noise, this.strength)) as tf.Tensor4D;
     });
   }
@@ -89,17 +92,18 @@ export class StyledConv extends Module {
     this.bias = this.param('bias', tf.zeros([outChannels]));
   }
 
-  forward(x: tf.Tensor4D, y: tf.Tensor2D, noise: NoiseMode, seed: number): tf.Tensor4D {
+  forward(x: tf.Tensor4D, y: tf.Tensor2D, noise: NoiseMode, seed: number, shard?: BatchShard): tf.Tensor4D {
     return tf.tidy(() => {
       if (hasFusedStyledConv()) {
         // One kernel (engine/fused.ts) for the same operations as below.
         const [n, h, w] = x.shape;
         const up = this.conv.opts.upsample ? 2 : 1;
-        const map = noise === 'none' ? null : noise === 'const' ? this.noise.fixed : randomNormal([n, h * up, w * up, 1], seed);
+        const rows = n * (shard?.count ?? 1);
+        const map = noise === 'none' ? null : noise === 'const' ? this.noise.fixed : takeShard(randomNormal([rows, h * up, w * up, 1], seed), shard);
         const opts = { wScale: this.conv.wScale, upsample: !!this.conv.opts.upsample, demodulate: true, activation: 'lrelu' as const };
         return styledConv(x, this.conv.affine.forward(y), this.conv.weight as tf.Tensor4D, this.bias, map, this.noise.strength, opts);
       }
-      const h = this.noise.forward(this.conv.forward(x, y), noise, seed);
+      const h = this.noise.forward(this.conv.forward(x, y), noise, seed, shard);
       return activate(tf.add(h, this.bias), 'lrelu') as tf.Tensor4D;
     });
   }

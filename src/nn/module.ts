@@ -31,6 +31,11 @@ export abstract class Module {
     return m;
   }
 
+  /** This module and every module below it, depth first. */
+  modules(): Module[] {
+    return [this, ...[...this.children.values()].flatMap((c) => c.modules())];
+  }
+
   /** Trainable parameters by dotted name, in creation order. */
   namedParameters(prefix = ''): Map<string, tf.Variable> {
     const out = new Map<string, tf.Variable>();

@@ -48,6 +48,11 @@ export class Adam {
   /** ‖g‖ per parameter tensor at the latest update (filled when trackGradNorms is set). */
   lastGradNorms = new Map<string, number>();
   trackGradNorms = false;
+  /**
+   * Called on the gradients, in the order of `params`, before the update; may change them in place
+   * (data-parallel training averages them over the ranks here: train/data-parallel.ts).
+   */
+  gradientHook: ((grads: tf.Tensor[]) => void) | null = null;
 
   constructor(
     readonly params: Map<string, tf.Variable>,
@@ -68,6 +73,7 @@ export class Adam {
   /** Minimises `loss` over the parameters; returns the loss value as a tensor the caller disposes. */
   minimize(loss: () => tf.Scalar): tf.Scalar {
     const { value, grads } = tf.variableGrads(loss, [...this.params.values()]);
+    if (this.gradientHook) this.gradientHook([...this.params.values()].map((p) => grads[p.name]).filter((g) => g !== undefined));
     this.apply(grads);
     tf.dispose(grads);
     return value;

@@ -23,6 +23,8 @@ export async function runWithProgress<L extends object>(
   const sigterm = () => onSignal('SIGTERM');
   process.on('SIGINT', sigint);
   process.on('SIGTERM', sigterm);
+  // Only rank 0 of a data-parallel run shows progress.
+  quiet = quiet || !(trainer.parallel?.isPrimary ?? true);
   const bar = new Progress(label, total * 1000, (_v, f) => `${f.kimg}/${Number(total.toFixed(2))} kimg | ${f.ips} img/s | ${f.losses}`, quiet);
   try {
     const result = await runTraining(trainer, runDir, {

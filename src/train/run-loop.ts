@@ -39,10 +39,14 @@ export interface Trainable<L extends object = object> {
   deferLossReads?: boolean;
   readLosses?(): Promise<L>;
   saveSnapshot(path: string): Promise<void>;
+  /** Work every rank does before a snapshot, even those that write none (it may all-reduce). */
+  prepareSnapshot?(): Promise<void>;
   /** Images written beside each snapshot (`grid-<kimg>.png`): samples or reconstructions. */
   writeSnapshotImages?(path: string): Promise<void>;
   /** Extra fields for the log line (e.g. gradient statistics). */
   logExtras?(): Record<string, unknown>;
+  /** Data-parallel training (train/data-parallel.ts): rank 0 alone writes; the ranks stop together. */
+  readonly parallel?: { readonly isPrimary: boolean; anyTrue(flag: boolean, what: string): boolean } | null;
 }
 
 export interface StepInfo<L = Record<string, number>> {
@@ -74,7 +78,8 @@ export interface RunResult {
 }
 
 export async function runTraining<L extends object>(trainer: Trainable<L>, runDir: string, hooks: RunHooks<L> = {}): Promise<RunResult> {
-  if (hooks.lock === false) return runLocked(trainer, runDir, hooks);
+  // Ranks other than 0 write nothing into the run folder (see runLocked): no lock, no log to cut.
+  if (hooks.lock === false || !(trainer.parallel?.isPrimary ?? true)) return runLocked(trainer, runDir, hooks);
   const lock = RunLock.acquire(runDir);
   try {
     cleanStaleDebris(runDir, SNAPSHOT_DEBRIS);
@@ -87,10 +92,14 @@ export async function runTraining<L extends object>(trainer: Trainable<L>, runDi
 
 async function runLocked<L extends object>(trainer: Trainable<L>, runDir: string, hooks: RunHooks<L>): Promise<RunResult> {
   const cfg = trainer.cfg;
+  // With several ranks only rank 0 writes the log, snapshots and grids; the others only train.
+  const writer = trainer.parallel?.isPrimary ?? true;
   const log = new JsonlLog(join(runDir, 'log.jsonl'));
   const total = cfg.kimg * 1000;
   let lastSnapshot = latestSnapshot(runDir) ?? '';
   const snapshot = async () => {
+    await trainer.prepareSnapshot?.(); // on every rank: may all-reduce
+    if (!writer) return;
     const path = join(runDir, snapshotName(trainer.kimg));
     await trainer.saveSnapshot(path);
     await trainer.writeSnapshotImages?.(path.replace(/^(.*)snapshot-(\d+)\.safetensors$/, '$1grid-$2.png'));
@@ -108,13 +117,14 @@ async function runLocked<L extends object>(trainer: Trainable<L>, runDir: string
     while (trainer.imagesSeen < total) {
       const t0 = performance.now();
       const snapBefore = Math.floor(trainer.kimg / cfg.snapshotKimg);
+      const imagesBefore = trainer.imagesSeen;
       let losses = await trainer.trainStep();
       // wasm's data() resolves as a microtask, so without this the event loop would never run:
       // no signal handlers (Ctrl-C), no progress-bar redraws.
       await new Promise((resolve) => setImmediate(resolve));
       const dt = (performance.now() - t0) / 1000;
       trainer.elapsedSec += dt;
-      windowImages += cfg.batch;
+      windowImages += trainer.imagesSeen - imagesBefore; // the global batch, over all ranks
       const windowSec = (performance.now() - windowStart) / 1000;
       if (windowSec >= 2 || imgPerSec === 0) {
         imgPerSec = windowImages / windowSec;
@@ -126,17 +136,18 @@ async function runLocked<L extends object>(trainer: Trainable<L>, runDir: string
       const readNow = deferred && (logNow || atBoundary);
       if (readNow) losses = await trainer.readLosses!();
       const info: StepInfo<L> = { step: trainer.step, kimg: trainer.kimg, totalKimg: cfg.kimg, imgPerSec, elapsedSec: trainer.elapsedSec, losses };
-      if (logNow) {
+      if (logNow && writer) {
         log.write({ step: trainer.step, kimg: round(trainer.kimg), ...roundAll(losses), ...trainer.logExtras?.(), img_per_sec: round(imgPerSec), elapsed_sec: round(trainer.elapsedSec), time: new Date().toISOString() });
       }
       hooks.onStep?.(info);
-      const stop = hooks.shouldStop?.() ?? false;
+      const stopHere = hooks.shouldStop?.() ?? false;
+      const stop = trainer.parallel ? trainer.parallel.anyTrue(stopHere, 'the stop flags') : stopHere;
       if (stop && deferred && !readNow) await trainer.readLosses!(); // checks the losses before the snapshot
       if (atBoundary || stop) await snapshot();
       if (stop) return { reason: 'stopped', snapshot: lastSnapshot, kimg: trainer.kimg, elapsedSec: trainer.elapsedSec };
     }
   } catch (e) {
-    if (e instanceof NonFiniteLossError) {
+    if (e instanceof NonFiniteLossError && writer) {
       log.write({ step: e.step, error: e.message, loss: e.loss, value: String(e.value), last_snapshot: lastSnapshot });
       writeFileSync(join(runDir, 'FAILED.txt'), `${e.message}\nlast good snapshot: ${lastSnapshot}\n`);
     }

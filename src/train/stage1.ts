@@ -21,6 +21,8 @@ import type { Dataset } from '../data/dataset.js';
 import { Rng, type RngState } from '../util/rng.js';
 import { randomNormal } from '../engine/random.js';
 import { DiscriminatorAugment, type AugmentState } from '../augment/index.js';
+import { takeShard, type BatchShard } from '../nn/batch-shard.js';
+import type { DataParallel, ParallelState } from './data-parallel.js';
 
 
 export interface StepLosses {
@@ -33,7 +35,7 @@ export interface StepLosses {
   augment_p?: number; // augmentation probability after this step (when augmenting)
 }
 
-export interface DecoderLoopState {
+export interface DecoderLoopState extends ParallelState {
   step: number;
   imagesSeen: number;
   rng: RngState;
@@ -91,9 +93,11 @@ export class DecoderTrainer {
   private adaPendingSteps = 0;
   private lastLosses: StepLosses | null = null;
 
+  /** cfg.batch is per rank; with `parallel` each step takes a global batch of batch × world size. */
   constructor(
     readonly cfg: DecoderTrainConfig,
     readonly dataset: Dataset,
+    readonly parallel: DataParallel | null = null,
   ) {
     const gcfg = generatorConfigFrom(cfg, dataset.channels);
     this.G = new Generator(cfg.seed, gcfg);
@@ -110,9 +114,20 @@ export class DecoderTrainer {
     const c = cfg.r1Interval / (cfg.r1Interval + 1);
     this.dOpt = new Adam(this.D.namedParameters(), { lr: cfg.lr * c, beta1: 0, beta2: 0.99 ** c, eps: 1e-8 });
     this.rng = new Rng(cfg.seed + 2);
-    this.data = new BatchIterator(dataset, { batchSize: cfg.batch, split: 'train', seed: cfg.seed + 3, mirror: cfg.mirror });
-    this.augment = new DiscriminatorAugment(cfg, cfg.batch, cfg.seed + 5);
+    this.data = new BatchIterator(dataset, { batchSize: cfg.batch * this.worldSize, split: 'train', seed: cfg.seed + 3, mirror: cfg.mirror, shard: this.shard });
+    parallel?.attach(this.gOpt, this.dOpt);
+    // Each rank augments its own rows with its own stream (ranks' draws are independent).
+    this.augment = new DiscriminatorAugment(cfg, cfg.batch, cfg.seed + 5 + 7919 * (parallel?.rank ?? 0));
     if (this.augment.adaptive) this.adaSignSum = tf.variable(tf.scalar(0), false);
+  }
+
+  get worldSize(): number {
+    return this.parallel?.worldSize ?? 1;
+  }
+
+  /** This rank's rows of each global batch (undefined in a single process). */
+  get shard(): BatchShard | undefined {
+    return this.parallel?.shard;
   }
 
   get kimg(): number {
@@ -124,17 +139,26 @@ export class DecoderTrainer {
   }
 
   /**
-   * Latents for one batch: z, and with probability mixingProb a second z and a crossover layer.
-   * Drawn on the backend where it can (engine/random.ts), seeded from the run's Rng.
+   * Latents for one batch: z, and with probability mixingProb a second z and a crossover layer. Drawn
+   * on the backend where it can (engine/random.ts), seeded from the run's Rng, for the global batch
+   * (zAll, what the running mean of y sees) and cut to this rank's rows.
    */
-  private sampleLatents(): { z: tf.Tensor2D; mix?: { z: tf.Tensor2D; crossover: number }; noiseSeed: number } {
-    const { batch, latentSize, mixingProb } = this.cfg;
-    const z = randomNormal([batch, latentSize], this.rng.nextUint32()) as tf.Tensor2D;
+  private sampleLatents(): { z: tf.Tensor2D; zAll: tf.Tensor2D; mix?: { z: tf.Tensor2D; crossover: number }; noiseSeed: number } {
+    const { latentSize, mixingProb } = this.cfg;
+    const batch = this.cfg.batch * this.worldSize;
+    const zAll = randomNormal([batch, latentSize], this.rng.nextUint32()) as tf.Tensor2D;
     const mixing = this.rng.next() < mixingProb;
-    const mix = mixing
-      ? { z: randomNormal([batch, latentSize], this.rng.nextUint32()) as tf.Tensor2D, crossover: 1 + this.rng.int(this.G.numWs - 1) }
-      : undefined;
-    return { z, mix, noiseSeed: this.rng.nextUint32() };
+    const mixAll = mixing ? (randomNormal([batch, latentSize], this.rng.nextUint32()) as tf.Tensor2D) : null;
+    const mix = mixAll ? { z: this.cut(mixAll), crossover: 1 + this.rng.int(this.G.numWs - 1) } : undefined;
+    return { z: this.cut(zAll, false), zAll, mix, noiseSeed: this.rng.nextUint32() };
+  }
+
+  /** This rank's rows of a global-batch tensor (disposing the global one when `dispose`). */
+  private cut(all: tf.Tensor2D, dispose = true): tf.Tensor2D {
+    if (!this.shard) return all;
+    const mine = takeShard(all, this.shard);
+    if (dispose) all.dispose();
+    return mine;
   }
 
   /** One training iteration (D step, lazy R1, G step, EMA). */
@@ -157,7 +181,7 @@ export class DecoderTrainer {
 
     // 1. D step. The fakes are computed outside the differentiated function: no gradient to G.
     const dLat = this.sampleLatents();
-    const fake = tf.tidy(() => this.G.forward(dLat.z, { mix: dLat.mix, noiseSeed: dLat.noiseSeed }));
+    const fake = tf.tidy(() => this.G.forward(dLat.z, { mix: dLat.mix, noiseSeed: dLat.noiseSeed, noiseShard: this.shard }));
     scalars.loss_d = this.dOpt.minimize(() => {
       const realLogits = this.D.forward(realAug);
       const fakeLogits = this.D.forward(this.augment.apply(fake));
@@ -166,7 +190,7 @@ export class DecoderTrainer {
       scalars.d_fake = tf.keep(tf.mean(fakeLogits));
       return dLogisticLoss(realLogits, fakeLogits);
     });
-    tf.dispose([fake, dLat.z, dLat.mix?.z]);
+    tf.dispose([fake, dLat.z, dLat.zAll, dLat.mix?.z]);
     if (this.adaSignSum && scalars.d_real_sign) {
       const sum = tf.add(this.adaSignSum, scalars.d_real_sign);
       this.adaSignSum.assign(sum);
@@ -191,17 +215,21 @@ export class DecoderTrainer {
 
     // 3. G step.
     const gLat = this.sampleLatents();
-    scalars.loss_g = this.gOpt.minimize(() => gNonSaturatingLoss(this.D.forward(this.augment.apply(this.G.forward(gLat.z, { mix: gLat.mix, noiseSeed: gLat.noiseSeed })))));
+    scalars.loss_g = this.gOpt.minimize(() =>
+      gNonSaturatingLoss(this.D.forward(this.augment.apply(this.G.forward(gLat.z, { mix: gLat.mix, noiseSeed: gLat.noiseSeed, noiseShard: this.shard })))),
+    );
 
     // 4. Running mean of y, then the EMA generator.
     tf.tidy(() => {
-      const yMean = tf.mean(this.G.toY(gLat.z), 0);
+      const yMean = tf.mean(this.G.toY(gLat.zAll), 0);
       this.G.yAvg.assign(tf.add(yMean, tf.mul(tf.sub(this.G.yAvg, yMean), cfg.yAvgBeta)));
     });
-    tf.dispose([gLat.z, gLat.mix?.z]);
-    this.imagesSeen += cfg.batch;
+    tf.dispose([gLat.z, gLat.zAll, gLat.mix?.z]);
+    const globalBatch = cfg.batch * this.worldSize;
+    this.imagesSeen += globalBatch;
     this.step++;
-    updateEma(this.Gema, this.G, emaBeta(cfg.batch, emaHalfLifeImages(cfg.emaKimg, this.imagesSeen)));
+    // The EMA generator is only ever written by rank 0.
+    if (!this.parallel || this.parallel.isPrimary) updateEma(this.Gema, this.G, emaBeta(globalBatch, emaHalfLifeImages(cfg.emaKimg, this.imagesSeen)));
     if (this.profilePhases) this.phaseTimes = { d: dMs, r1: r1Ms, g: await phase(scalars.loss_g) };
 
     if (this.augment.adaptive && this.augment.dueForAdjustment(this.adaPendingSteps)) await this.observeAdaSigns();
@@ -214,7 +242,9 @@ export class DecoderTrainer {
   /** Hands the buffered signs of D(real) to the ADA controller (which may change p). */
   private async observeAdaSigns(): Promise<void> {
     if (!this.adaSignSum || this.adaPendingSteps === 0) return;
-    const sum = (await this.adaSignSum.data())[0];
+    let sum = (await this.adaSignSum.data())[0];
+    // r_t over the global batch, so that p stays the same on every rank.
+    if (this.parallel) sum = this.parallel.meanValues({ sum }).sum;
     this.augment.observeSum(sum, this.adaPendingSteps);
     tf.tidy(() => this.adaSignSum!.assign(tf.zeros([])));
     this.adaPendingSteps = 0;
@@ -237,6 +267,8 @@ export class DecoderTrainer {
     tf.dispose([all, ...Object.values(pending.scalars)]);
     const losses: Record<string, number> = {};
     keys.forEach((k, i) => (losses[k] = values[i]));
+    // Every rank logs (and checks) the means over the ranks: the global batch's losses.
+    if (this.parallel) Object.assign(losses, this.parallel.meanValues(losses));
     this.lastLosses = losses as unknown as StepLosses;
     // Name the objective that went bad first, the logit statistics last.
     if (this.augment.active) losses.augment_p = pending.augmentP;
@@ -254,6 +286,7 @@ export class DecoderTrainer {
       dOptStep: this.dOpt.step,
       elapsedSec: this.elapsedSec,
       augment: this.augment.getState(),
+      worldSize: this.worldSize,
     };
   }
 
@@ -267,8 +300,13 @@ export class DecoderTrainer {
     }
   }
 
+  /** The ADA controller sees the steps since its last adjustment: its sums travel in the loop state. */
+  async prepareSnapshot(): Promise<void> {
+    await this.observeAdaSigns();
+  }
+
   async saveSnapshot(path: string): Promise<void> {
-    await this.observeAdaSigns(); // the controller's sums travel in the loop state
+    await this.observeAdaSigns(); // (done already by prepareSnapshot in a run loop)
     await writeSnapshot(path, DECODER_KIND, this.snapshotConfig(), this.loopState(), this.stateGroups());
   }
 
@@ -278,10 +316,10 @@ export class DecoderTrainer {
   }
 
   /** Rebuilds a trainer from a snapshot, continuing exactly where it stopped. */
-  static async resume(path: string, dataset: Dataset, overrides: Partial<DecoderTrainConfig> = {}): Promise<DecoderTrainer> {
+  static async resume(path: string, dataset: Dataset, overrides: Partial<DecoderTrainConfig> = {}, parallel: DataParallel | null = null): Promise<DecoderTrainer> {
     const snap = await readSnapshot(path);
     const saved = requireDecoderSnapshot(snap);
-    const trainer = new DecoderTrainer({ ...saved.train, ...overrides }, dataset);
+    const trainer = new DecoderTrainer({ ...saved.train, ...overrides }, dataset, parallel);
     for (const [group, vars] of Object.entries(trainer.stateGroups())) loadGroup(snap, group, vars);
     const st = snap.state as DecoderLoopState;
     trainer.step = st.step;

@@ -25,6 +25,9 @@ import type { EncoderTrainConfig } from './encoder-config.js';
 import { BatchIterator, evalBatches, toUnitRange, type BatchIteratorState } from '../data/batches.js';
 import type { Dataset } from '../data/dataset.js';
 import { Rng, tfSeed } from '../util/rng.js';
+import { takeShard, type BatchShard } from '../nn/batch-shard.js';
+import { BatchNorm } from '../nn/batch-norm.js';
+import type { DataParallel, ParallelState } from './data-parallel.js';
 import { writeImageGrid } from '../io/images.js';
 
 const CODE_STAT_SAMPLES = 10_000;
@@ -41,7 +44,7 @@ export interface EncoderStepLosses {
 }
 
 
-interface EncoderLoopState {
+interface EncoderLoopState extends ParallelState {
   step: number;
   imagesSeen: number;
   data: BatchIteratorState;
@@ -97,6 +100,8 @@ export class EncoderTrainer {
     readonly decoder: DecoderSnapshotConfig,
     readonly dataset: Dataset,
     readonly perceptualNet: FeatureNet,
+    /** Data-parallel training: cfg.batch is per rank (train/data-parallel.ts). */
+    readonly parallel: DataParallel | null = null,
   ) {
     if ((cfg.kl ?? 0) > 0 && cfg.latent === 'wplus') throw new Error('the VAE-style encoder (--kl) predicts one z: it cannot be a W+ encoder (--latent wplus)');
     if (decoder.generator.mapping === 'mlp' && cfg.latent === 'wplus') throw new Error('the StyleGAN + encoder baseline predicts one z: --latent wplus needs a decoder with the invertible mapping');
@@ -115,15 +120,27 @@ export class EncoderTrainer {
     this.eOpt.trackGradNorms = true;
     const c = cfg.r1Interval / (cfg.r1Interval + 1);
     this.dOpt = new Adam(this.D.namedParameters(), { lr: cfg.lr * c, beta1: 0.9 ** c, beta2: 0.99 ** c, eps: 1e-8 });
-    this.data = new BatchIterator(dataset, { batchSize: cfg.batch, split: 'train', seed: cfg.seed + 11, mirror: cfg.mirror });
+    this.data = new BatchIterator(dataset, { batchSize: cfg.batch * this.worldSize, split: 'train', seed: cfg.seed + 11, mirror: cfg.mirror, shard: this.shard });
+    parallel?.attach(this.eOpt, this.dOpt);
+    // The encoder's batch norms take the global batch's statistics (synchronised batch norm).
+    if (parallel) for (const m of this.E.modules()) if (m instanceof BatchNorm) m.crossReplicaMean = parallel.crossReplicaMean;
+  }
+
+  get worldSize(): number {
+    return this.parallel?.worldSize ?? 1;
+  }
+
+  /** This rank's rows of each global batch (undefined in a single process). */
+  get shard(): BatchShard | undefined {
+    return this.parallel?.shard;
   }
 
   /** A new encoder run on a decoder snapshot: g frozen from its EMA weights, c from its discriminator. */
-  static async create(cfg: EncoderTrainConfig & { beta1: number }, dataset: Dataset, perceptualNet: FeatureNet): Promise<EncoderTrainer> {
+  static async create(cfg: EncoderTrainConfig & { beta1: number }, dataset: Dataset, perceptualNet: FeatureNet, parallel: DataParallel | null = null): Promise<EncoderTrainer> {
     const snap = await readSnapshot(cfg.decoder);
     const dec = requireDecoderSnapshot(snap);
     checkDataMatchesDecoder(dataset, dec, cfg.decoder);
-    const t = new EncoderTrainer(cfg, dec, dataset, perceptualNet);
+    const t = new EncoderTrainer(cfg, dec, dataset, perceptualNet, parallel);
     loadGroup(snap, 'g_ema', t.G.namedState());
     loadGroup(snap, 'd', t.D.namedState());
     const stats = codeStatistics(t.G, t.predicts, CODE_STAT_SAMPLES, cfg.seed + 12);
@@ -132,10 +149,10 @@ export class EncoderTrainer {
     return t;
   }
 
-  static async resume(path: string, dataset: Dataset, perceptualNet: FeatureNet, overrides: Partial<EncoderTrainConfig> = {}): Promise<EncoderTrainer> {
+  static async resume(path: string, dataset: Dataset, perceptualNet: FeatureNet, overrides: Partial<EncoderTrainConfig> = {}, parallel: DataParallel | null = null): Promise<EncoderTrainer> {
     const snap = await readSnapshot(path);
     const saved = requireEncoderSnapshot(snap);
-    const t = new EncoderTrainer({ ...saved.train, ...overrides } as EncoderTrainConfig & { beta1: number }, saved.decoder, dataset, perceptualNet);
+    const t = new EncoderTrainer({ ...saved.train, ...overrides } as EncoderTrainConfig & { beta1: number }, saved.decoder, dataset, perceptualNet, parallel);
     for (const [group, vars] of Object.entries(t.stateGroups())) loadGroup(snap, group, vars, group === 'e' ? ENCODER_OPTIONAL_STATE : undefined);
     const st = snap.state as EncoderLoopState;
     t.step = st.step;
@@ -190,7 +207,8 @@ export class EncoderTrainer {
       if (kl > 0) {
         // VAE-style: z = μ + σ·ε, and KL(N(μ, σ²) ‖ N(0, I)) summed over dimensions, batch mean.
         const { mean, logvar } = this.E.forwardVariational(real, true);
-        const eps = tf.randomNormal(mean.shape, 0, 1, 'float32', tfSeed(noiseSeed));
+        // ε for the global batch, cut to this rank's rows (nn/batch-shard.ts).
+        const eps = takeShard(tf.randomNormal([mean.shape[0] * this.worldSize, mean.shape[1]], 0, 1, 'float32', tfSeed(noiseSeed)), this.shard);
         const z = tf.add(mean, tf.mul(tf.exp(tf.mul(logvar, 0.5)), eps)) as tf.Tensor2D;
         xr = this.G.render(z, 'z');
         klTerm = tf.mean(tf.sum(tf.mul(tf.sub(tf.add(tf.square(mean), tf.exp(logvar)), tf.add(logvar, 1)), 0.5), 1)) as tf.Scalar;
@@ -208,7 +226,7 @@ export class EncoderTrainer {
     });
     this.recordGradNorms(this.eOpt.lastGradNorms);
     real.dispose();
-    this.imagesSeen += cfg.batch;
+    this.imagesSeen += cfg.batch * this.worldSize;
     this.step++;
 
     const losses: Record<string, number> = {};
@@ -216,6 +234,8 @@ export class EncoderTrainer {
       losses[k] = (await t.data())[0];
       t.dispose();
     }
+    // Every rank logs (and checks) the means over the ranks: the global batch's losses.
+    if (this.parallel) Object.assign(losses, this.parallel.meanValues(losses));
     checkFinite(losses, this.step, ['loss_e', 'loss_d', 'r1', 'mse', 'perceptual', 'adv', 'kl']);
     return losses as unknown as EncoderStepLosses;
   }
@@ -273,6 +293,7 @@ export class EncoderTrainer {
       dOptStep: this.dOpt.step,
       elapsedSec: this.elapsedSec,
       gradStats: Object.fromEntries(this.gradStats),
+      worldSize: this.worldSize,
     };
     await writeSnapshot(path, ENCODER_KIND, this.snapshotConfig(), state, this.stateGroups());
   }

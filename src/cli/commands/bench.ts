@@ -15,6 +15,8 @@ import { benchTrain, benchTrainTorch, benchConfig, randomDataset, type TrainBenc
 import { PRESETS, type PresetName } from '../../train/decoder-config.js';
 import { DecoderTrainer } from '../../train/stage1.js';
 import * as tf from '@tensorflow/tfjs';
+import { addDistributedOptions, distributedPlan, joinProcessGroup, type DistOptions } from '../distributed.js';
+import { benchScaling } from '../../bench/scaling.js';
 
 interface KernelOpts extends EngineOptions {
   res: number[];
@@ -97,7 +99,8 @@ export function registerBench(program: Command): void {
   });
 }
 
-interface TrainOpts extends EngineOptions {
+interface TrainOpts extends EngineOptions, DistOptions {
+  out?: string;
   res: number;
   batch: number;
   channels: number;
@@ -114,7 +117,7 @@ interface TrainOpts extends EngineOptions {
 }
 
 function registerBenchTrain(bench: Command): void {
-  addEngineOptions(
+  addDistributedOptions(addEngineOptions(
     bench
       .command('train')
       .description('stage-1 training throughput on random data: img/s, ms per step (D, R1, G), peak RSS; optionally vs PyTorch')
@@ -130,9 +133,14 @@ function registerBenchTrain(bench: Command): void {
       .option('--profile', 'also list the kernels that cost most in one step')
       .option('--no-phases', 'no read inside the steps (the throughput of a training run; on a GPU the host then runs ahead): no D/R1/G times, on both sides')
       .addOption(new Option('--count-steps <n>', 'after timing, count kernel calls per step over this many whole steps (tf.profile; 0: no count)').argParser((v) => (v === '0' ? 0 : parsePositiveInt(v))).default(16))
-      .addOption(new Option('--rounds <n>', 'with --vs-torch: alternate lia and PyTorch n times and report medians (a noisy machine moves both)').argParser(parsePositiveInt).default(1)),
-  ).action(async (opts: TrainOpts) => {
+      .addOption(new Option('--rounds <n>', 'with --vs-torch or --nproc: alternate the runs n times and report medians (a noisy machine moves all of them)').argParser(parsePositiveInt).default(1))
+      .option('--out <file>', 'with --nproc: also write the JSON result to this file'),
+  )).action(async (opts: TrainOpts) => {
+    // --nproc N: the scaling benchmark (bench/scaling.ts), each set-up in its own processes.
+    const plan = distributedPlan(opts);
+    if (plan.kind === 'launch') return benchScalingCommand(plan.nproc, opts);
     const info = await initEngineFrom(opts);
+    const parallel = joinProcessGroup(plan, info, opts.device);
     const model = PRESETS[opts.preset];
     const bo: TrainBenchOptions = {
       resolution: opts.res,
@@ -155,7 +163,7 @@ function registerBenchTrain(bench: Command): void {
     for (let round = 0; round < (opts.vsTorch ? opts.rounds : 1); round++) {
       if (opts.rounds > 1) log(`round ${round + 1}/${opts.rounds}\n`);
       const t0 = Date.now() / 1000;
-      oursRuns.push(await benchTrain({ ...bo, countSteps: round === 0 ? bo.countSteps : 0 }, (i, ms) => log(`  step ${i + 1}/${bo.warmup + bo.steps}: ${ms.toFixed(0)} ms\n`)));
+      oursRuns.push(await benchTrain({ ...bo, countSteps: round === 0 ? bo.countSteps : 0 }, (i, ms) => log(`  step ${i + 1}/${bo.warmup + bo.steps}: ${ms.toFixed(0)} ms\n`), parallel));
       windows.push({ who: 'lia', from: t0, to: Date.now() / 1000 });
       if (opts.vsTorch) {
         log('running the PyTorch reference …\n');
@@ -169,6 +177,10 @@ function registerBenchTrain(bench: Command): void {
         torchRuns.push(t);
         log(`  lia ${oursRuns.at(-1)!.img_per_sec.toFixed(1)} img/s, PyTorch ${t.img_per_sec.toFixed(1)} img/s\n`);
       }
+    }
+    if (parallel) {
+      parallel.destroy(true);
+      if (!parallel.isPrimary) return;
     }
     const ours = { ...medianRun(oursRuns), ...pickCounts(oursRuns[0]) };
     const torch = torchRuns.length ? medianRun(torchRuns) : null;
@@ -213,6 +225,31 @@ function registerBenchTrain(bench: Command): void {
       console.log(`kernel calls per step: ${ours.kernel_calls_per_step.toFixed(0)}${ours.native_calls_per_step !== undefined ? ` (native calls ${ours.native_calls_per_step.toFixed(0)})` : ''}, over ${ours.count_steps} steps; most: ${Object.entries(ours.kernel_calls_by_name ?? {}).slice(0, 8).map(([k, n]) => `${k} ${n.toFixed(0)}`).join(', ')}`);
     if (top.length) console.log('\nkernels by time in one step:\n' + formatTable(['kernel', 'ms', 'calls'], top.map((t) => [t.kernel, t.ms, t.calls])));
   });
+}
+
+async function benchScalingCommand(nproc: number, opts: TrainOpts): Promise<void> {
+  const args = ['--preset', opts.preset, '--res', String(opts.res), '--channels', String(opts.channels), '--steps', String(opts.steps), '--warmup', String(opts.warmup), '--mapping', opts.mapping];
+  const log = (s: string) => (opts.json ? undefined : process.stderr.write(s));
+  log(`bench train --nproc ${nproc}: ${opts.preset} model, ${opts.res}×${opts.res}×${opts.channels}, batch ${opts.batch} per rank, ${opts.rounds} round(s), torch backend\n`);
+  const r = await benchScaling({ nproc, batch: opts.batch, rounds: opts.rounds, args }, log);
+  const result = { date: new Date().toISOString(), command: `lia bench train ${process.argv.slice(4).join(' ')}`, preset: opts.preset, resolution: opts.res, channels: Number(opts.channels), steps: opts.steps, ...r };
+  if (opts.out) writeFileSync(opts.out, JSON.stringify(result, null, 1) + '\n');
+  if (opts.json) return console.log(JSON.stringify(result));
+  console.log(
+    formatTable(
+      ['set-up', 'batch', 'img/s (median)', 'ms/step', 'all-reduce MB/step', 'all-reduce ms/step', 'wait for slowest rank ms/step'],
+      r.setups.map((s) => [
+        s.name,
+        s.processes > 1 ? `${s.batch} × ${s.processes}` : s.batch,
+        median(s.img_per_sec),
+        median(s.ms_per_step),
+        s.allreduce_bytes_per_step !== undefined ? s.allreduce_bytes_per_step / 1e6 : '',
+        s.allreduce_ms_per_step?.length ? median(s.allreduce_ms_per_step) : '',
+        s.wait_ms_per_step?.length ? median(s.wait_ms_per_step) : '',
+      ]),
+    ),
+  );
+  console.log(`scaling efficiency ${nproc} ranks / (${nproc} × 1 rank): ${(100 * r.efficiency).toFixed(0)} % (goal ≥ 90 %); ${nproc} ranks × 1 thread vs 1 process × ${nproc} threads: ${r.ranksVsThreads.toFixed(2)}× (medians of per-round ratios)`);
 }
 
 interface DriftOpts {
@@ -260,15 +297,16 @@ function registerBenchDrift(bench: Command): void {
     .addOption(new Option('--steps <n>', 'training steps').argParser(parsePositiveInt).default(50))
     .option('--backends <list>', 'backends compared with cpu', 'torch,wasm')
     .addOption(new Option('--threads <n>', 'threads of the torch and wasm backends').argParser(parsePositiveInt))
+    .addOption(new Option('--batch <n>', 'batch size of the model (default 8)').argParser(parsePositiveInt))
     .option('--json', 'one JSON object')
     .option('--out <file>', 'also write the JSON result to this file')
     .addOption(new Option('--device <name>', 'where the torch backend computes').choices(['cpu', 'cuda']))
     .addOption(new Option('--tf32 <on|off>', 'torch on CUDA: TF32 in convolutions and matrix products (default as PyTorch: convolutions on)').choices(['on', 'off']))
-    .action(async (opts: DriftOpts) => {
+    .action(async (opts: DriftOpts & { batch?: number }) => {
       const backends = opts.backends.split(',').map((b) => b.trim()) as BackendName[];
       for (const b of backends) if (!BACKENDS.includes(b)) throw new Error(`--backends: unknown backend '${b}'; expected some of ${BACKENDS.join(', ')}`);
       const log = (s: string) => (opts.json ? undefined : process.stderr.write(s));
-      const r = await benchDrift({ steps: opts.steps, backends, threads: opts.threads ?? 2, config: {}, device: opts.device, tf32: opts.tf32 }, log);
+      const r = await benchDrift({ steps: opts.steps, backends, threads: opts.threads ?? 2, config: opts.batch ? { batch: opts.batch } : {}, device: opts.device, tf32: opts.tf32 }, log);
       const result = { date: new Date().toISOString(), ...r };
       if (opts.out) writeFileSync(opts.out, JSON.stringify(result, null, 1) + '\n');
       if (opts.json) return console.log(JSON.stringify(result));

@@ -18,10 +18,13 @@ import { loadDataset } from '../../data/index.js';
 import { writeImageGrid } from '../../io/images.js';
 import { interpolateLatents } from '../../invert/interpolate.js';
 import { AUGMENT_DEFAULTS, AUGMENT_MODES, AUGMENT_PIPES, ADA_DEFAULT_BELOW_IMAGES, defaultAugmentMode, resolveAugmentOptions, type AugmentMode } from '../../augment/index.js';
+import { addDistributedOptions, distributedPlan, joinProcessGroup, launchWorkers, startFromRankZero, type DistOptions } from '../distributed.js';
+import { resumedBatch } from '../../train/data-parallel.js';
+import type { DecoderLoopState } from '../../train/stage1.js';
 
 const num = parseNumber;
 
-interface TrainOpts extends EngineOptions {
+interface TrainOpts extends EngineOptions, DistOptions {
   data?: string;
   dataDir?: string;
   resolution?: number;
@@ -63,7 +66,7 @@ interface TrainOpts extends EngineOptions {
 const D = DEFAULT_DECODER_CONFIG;
 
 export function registerDecoder(program: Command): void {
-  addEngineOptions(
+  addDistributedOptions(addEngineOptions(
     program
       .command('train-decoder')
       .description('stage 1: train the generator g with Φ⁻¹ in front (or the MLP mapping) against a discriminator')
@@ -103,23 +106,32 @@ export function registerDecoder(program: Command): void {
       .addOption(new Option('--ada-kimg <k>', `ada: kimg for p to travel from 0 to 1 (default ${AUGMENT_DEFAULTS.adaKimg})`).argParser(num))
       .option('--resume <path>', 'continue a run: its folder (newest snapshot) or a snapshot file')
       .option('--quiet', 'no progress output'),
-  ).action(async (opts: TrainOpts) => {
+  )).action(async (opts: TrainOpts) => {
+    const plan = distributedPlan(opts);
+    if (plan.kind === 'launch') return launchWorkers(plan.nproc, opts);
     const engine = await initEngineFrom(opts);
+    const parallel = joinProcessGroup(plan, engine, opts.device);
+    const primary = parallel?.isPrimary ?? true;
     let trainer: DecoderTrainer;
     let runDir: string;
     if (opts.resume) {
       const snapPath = existsSync(opts.resume) && statSync(opts.resume).isDirectory() ? latestSnapshot(opts.resume) : opts.resume;
       if (!snapPath || !existsSync(snapPath)) throw new Error(`--resume ${opts.resume}: no snapshot found`);
-      const saved = requireDecoderSnapshot(await readSnapshot(snapPath));
+      const snap = await readSnapshot(snapPath);
+      const saved = requireDecoderSnapshot(snap);
       const cfg = saved.train;
-      // A resumed run may be extended: --kimg and --snapshot-kimg are the only overrides.
+      // A resumed run may be extended: --kimg and --snapshot-kimg are the only overrides; another
+      // world size keeps the global batch (train/data-parallel.ts).
       const overrides: Partial<DecoderTrainConfig> = {};
+      const rescaled = resumedBatch(cfg.batch, (snap.state as DecoderLoopState).worldSize ?? 1, parallel?.worldSize ?? 1);
+      if (rescaled.batch !== cfg.batch) overrides.batch = rescaled.batch;
+      if (rescaled.notice && primary) console.error(`lia: ${rescaled.notice}`);
       if (opts.kimg !== undefined) overrides.kimg = opts.kimg;
       if (opts.snapshotKimg !== undefined) overrides.snapshotKimg = opts.snapshotKimg;
       const ds = await loadDataset(cfg.data, { resolution: cfg.resolution, channels: cfg.channels, train: cfg.trainImages, dataDir: cfg.dataDir });
-      trainer = await DecoderTrainer.resume(snapPath, ds, overrides);
+      trainer = await DecoderTrainer.resume(snapPath, ds, overrides, parallel);
       runDir = dirname(snapPath);
-      console.error(`resuming ${snapPath} at ${trainer.kimg.toFixed(1)} kimg (step ${trainer.step})`);
+      if (primary) console.error(`resuming ${snapPath} at ${trainer.kimg.toFixed(1)} kimg (step ${trainer.step})`);
     } else {
       const cfg = resolveDecoderConfig({
         preset: opts.preset,
@@ -161,17 +173,23 @@ export function registerDecoder(program: Command): void {
       // Augmentation: ada below 30,000 training images unless --augment says; every field is
       // written out (options.json, snapshots) so a later default cannot change a resumed run.
       Object.assign(cfg, resolveAugmentOptions({ ...cfg, augment: cfg.augment ?? defaultAugmentMode(ds.train.end - ds.train.start) }));
-      trainer = new DecoderTrainer(cfg, ds);
+      trainer = new DecoderTrainer(cfg, ds, parallel);
       const dataName = basename(cfg.data.replace(/[:/\\]+$/, '')).replace(/:.*/, '');
-      runDir = createRunDir(cfg.outDir, `${dataName}-${cfg.resolution}${cfg.mapping === 'mlp' ? '-mlp' : ''}`);
-      writeFileSync(
-        join(runDir, 'options.json'),
-        JSON.stringify({ ...trainer.snapshotConfig(), engine, dataset: { name: ds.name, source: ds.source, train: ds.train, test: ds.test, channels: ds.channels } }, null, 2) + '\n',
-      );
-      console.error(
-        `run ${runDir}: ${ds.name} ${cfg.resolution}×${cfg.resolution}×${ds.channels}, ${cfg.mapping} mapping, G ${(trainer.G.numParams() / 1e6).toFixed(2)} M / D ${(trainer.D.numParams() / 1e6).toFixed(2)} M parameters, ${cfg.kimg} kimg, augment ${cfg.augment}${cfg.augment === 'ada' || cfg.augment === 'fixed' ? ` (${cfg.augmentPipe}, p ${cfg.augmentP}${cfg.augment === 'ada' ? `, target ${cfg.adaTarget}` : ''})` : ''}, backend ${engine.backend} (${engine.threads} thread${engine.threads > 1 ? 's' : ''})`,
-      );
+      // Rank 0 alone makes the run folder and writes into it.
+      runDir = primary ? createRunDir(cfg.outDir, `${dataName}-${cfg.resolution}${cfg.mapping === 'mlp' ? '-mlp' : ''}`) : '';
+      const world = parallel ? { worldSize: parallel.worldSize, globalBatch: cfg.batch * parallel.worldSize } : {};
+      if (primary) {
+        writeFileSync(
+          join(runDir, 'options.json'),
+          JSON.stringify({ ...trainer.snapshotConfig(), engine, ...world, dataset: { name: ds.name, source: ds.source, train: ds.train, test: ds.test, channels: ds.channels } }, null, 2) + '\n',
+        );
+        const augment = `augment ${cfg.augment}${cfg.augment === 'ada' || cfg.augment === 'fixed' ? ` (${cfg.augmentPipe}, p ${cfg.augmentP}${cfg.augment === 'ada' ? `, target ${cfg.adaTarget}` : ''})` : ''}`;
+        console.error(
+          `run ${runDir}: ${ds.name} ${cfg.resolution}×${cfg.resolution}×${ds.channels}, ${cfg.mapping} mapping, G ${(trainer.G.numParams() / 1e6).toFixed(2)} M / D ${(trainer.D.numParams() / 1e6).toFixed(2)} M parameters, ${cfg.kimg} kimg, ${augment}, backend ${engine.backend} (${engine.threads} thread${engine.threads > 1 ? 's' : ''})${parallel ? `, ${parallel.worldSize} ranks × batch ${cfg.batch}` : ''}`,
+        );
+      }
     }
+    await startFromRankZero(parallel, trainer);
     let lastR1 = '';
     try {
       await runWithProgress('train-decoder', trainer, runDir, (l) => {

@@ -23,12 +23,14 @@ import { scoreReconstructions } from '../../metrics/reconstruction.js';
 import { requireEncoder } from '../../invert/model.js';
 import { formatTable } from '../table.js';
 import { encodeAll } from '../../invert/encode-all.js';
+import { addDistributedOptions, distributedPlan, joinProcessGroup, launchWorkers, startFromRankZero, type DistOptions } from '../distributed.js';
+import { resumedBatch } from '../../train/data-parallel.js';
 
 const num = parseNumber;
 
 const D = DEFAULT_ENCODER_CONFIG;
 
-interface TrainOpts extends EngineOptions {
+interface TrainOpts extends EngineOptions, DistOptions {
   decoder?: string;
   data?: string;
   dataDir?: string;
@@ -74,7 +76,7 @@ async function datasetFor(spec: string, res: number, channels: number, dataDir?:
 }
 
 export function registerEncoder(program: Command): void {
-  addEngineOptions(
+  addDistributedOptions(addEngineOptions(
     program
       .command('train-encoder')
       .description('stage 2: train the encoder f against a frozen stage-1 decoder (x → f → y → g → x̃), fine-tuning c')
@@ -105,14 +107,19 @@ export function registerEncoder(program: Command): void {
       .addOption(new Option('--preset <name>', `defaults for a schedule, overridden by explicit options (${describePresets(ENCODER_PRESETS)})`).choices(Object.keys(ENCODER_PRESETS)))
       .option('--resume <path>', 'continue a run: its folder or a snapshot (--kimg, --lr and --lr-decay may be changed)')
       .option('--quiet', 'no progress output'),
-  ).action(async (opts: TrainOpts) => {
+  )).action(async (opts: TrainOpts) => {
+    const plan = distributedPlan(opts);
+    if (plan.kind === 'launch') return launchWorkers(plan.nproc, opts);
     const engine = await initEngineFrom(opts);
+    const parallel = joinProcessGroup(plan, engine, opts.device);
+    const primary = parallel?.isPrimary ?? true;
     let trainer: EncoderTrainer;
     let runDir: string;
     if (opts.resume) {
       const snapPath = existsSync(opts.resume) && statSync(opts.resume).isDirectory() ? latestSnapshot(opts.resume) : opts.resume;
       if (!snapPath || !existsSync(snapPath)) throw new Error(`--resume ${opts.resume}: no snapshot found`);
-      const saved = requireEncoderSnapshot(await readSnapshot(snapPath));
+      const snap = await readSnapshot(snapPath);
+      const saved = requireEncoderSnapshot(snap);
       const cfg = saved.train;
       const g = saved.decoder.generator;
       const ds = await datasetFor(cfg.data ?? saved.decoder.train.data, g.resolution, g.channels, cfg.dataDir ?? saved.decoder.train.dataDir, cfg.trainImages);
@@ -122,10 +129,14 @@ export function registerEncoder(program: Command): void {
       if (opts.kimg !== undefined) overrides.kimg = opts.kimg;
       if (opts.lr !== undefined) overrides.lr = opts.lr;
       if (opts.lrDecay !== undefined) overrides.lrDecay = opts.lrDecay;
+      // Another world size keeps the global batch (train/data-parallel.ts).
+      const rescaled = resumedBatch(cfg.batch, (snap.state as { worldSize?: number }).worldSize ?? 1, parallel?.worldSize ?? 1);
+      if (rescaled.batch !== cfg.batch) overrides.batch = rescaled.batch;
+      if (rescaled.notice && primary) console.error(`lia: ${rescaled.notice}`);
       resolveEncoderConfig({ ...cfg, ...overrides }); // validates the overrides
-      trainer = await EncoderTrainer.resume(snapPath, ds, await loadPerceptualNet(cfg.perceptualNet), overrides);
+      trainer = await EncoderTrainer.resume(snapPath, ds, await loadPerceptualNet(cfg.perceptualNet), overrides, parallel);
       runDir = dirname(snapPath);
-      console.error(`resuming ${snapPath} at ${trainer.kimg.toFixed(1)} kimg`);
+      if (primary) console.error(`resuming ${snapPath} at ${trainer.kimg.toFixed(1)} kimg`);
     } else {
       if (!opts.decoder) throw new Error('--decoder <stage-1 snapshot> is required (or --resume)');
       const dec = requireDecoderSnapshot(await readSnapshot(opts.decoder));
@@ -167,16 +178,21 @@ export function registerEncoder(program: Command): void {
         vgg?.dispose();
         b1 = pw.beta1;
         calibration = pw;
-        console.error(`β1 = ${b1.toPrecision(4)} for ${net.config.name}.${cfg.perceptualLayer} (ρ = ${pw.rho.toPrecision(3)} from ${pw.rhoSource === 'vgg16' ? 'VGG16 conv4_3 with β1 = 5e-5' : 'the default, no VGG16 given'})`);
+        if (primary) console.error(`β1 = ${b1.toPrecision(4)} for ${net.config.name}.${cfg.perceptualLayer} (ρ = ${pw.rho.toPrecision(3)} from ${pw.rhoSource === 'vgg16' ? 'VGG16 conv4_3 with β1 = 5e-5' : 'the default, no VGG16 given'})`);
       } else b1 = cfg.beta1;
       const full = { ...cfg, beta1: b1 };
-      trainer = await EncoderTrainer.create(full, ds, net);
-      runDir = createRunDir(cfg.outDir, `${ds.name}-${g.resolution}-encoder${(cfg.kl ?? 0) > 0 ? '-vae' : trainer.predicts === 'z' ? '-baseline' : ''}`);
-      writeFileSync(join(runDir, 'options.json'), JSON.stringify({ ...trainer.snapshotConfig(), calibration, engine }, null, 2) + '\n');
-      console.error(
-        `run ${runDir}: encoder ${(trainer.E.numParams() / 1e6).toFixed(2)} M parameters predicting ${trainer.predicts === 'y' ? 'y (LIA)' : 'z through the MLP mapping (StyleGAN + encoder baseline)'}, ${cfg.kimg} kimg, backend ${engine.backend}`,
-      );
+      trainer = await EncoderTrainer.create(full, ds, net, parallel);
+      // Rank 0 alone makes the run folder and writes into it.
+      runDir = primary ? createRunDir(cfg.outDir, `${ds.name}-${g.resolution}-encoder${(cfg.kl ?? 0) > 0 ? '-vae' : trainer.predicts === 'z' ? '-baseline' : ''}`) : '';
+      if (primary) {
+        const world = parallel ? { worldSize: parallel.worldSize, globalBatch: cfg.batch * parallel.worldSize } : {};
+        writeFileSync(join(runDir, 'options.json'), JSON.stringify({ ...trainer.snapshotConfig(), calibration, engine, ...world }, null, 2) + '\n');
+        console.error(
+          `run ${runDir}: encoder ${(trainer.E.numParams() / 1e6).toFixed(2)} M parameters predicting ${trainer.predicts === 'y' ? 'y (LIA)' : 'z through the MLP mapping (StyleGAN + encoder baseline)'}, ${cfg.kimg} kimg, backend ${engine.backend}${parallel ? `, ${parallel.worldSize} ranks × batch ${cfg.batch}` : ''}`,
+        );
+      }
     }
+    await startFromRankZero(parallel, trainer);
     try {
       await runWithProgress('train-encoder', trainer, runDir, (l) => `E ${l.loss_e.toFixed(4)} (mse ${l.mse.toFixed(4)}) D ${l.loss_d.toFixed(3)}`, opts.quiet);
     } finally {
