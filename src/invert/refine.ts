@@ -98,11 +98,7 @@ export class Refinement {
     if (opts.beta > 0 && !opts.perceptualNet) throw new Error('β > 0 needs a perceptual network');
     this.layer = opts.perceptualLayer ?? 'conv4';
     this.code = tf.variable(init, true);
-    // In a tidy: Adam's tensor moments (torch, WebGPU, WebGL) are variables made from zerosLike
-    // tensors, which would otherwise outlive it (2 tensors per refinement).
-    let opt: Adam | undefined;
-    tf.tidy(() => void (opt = new Adam(new Map([['code', this.code]]), { lr: opts.lr, beta1: REFINE_DEFAULTS.beta1, beta2: REFINE_DEFAULTS.beta2, eps: 1e-8 })));
-    this.opt = opt!;
+    this.opt = new Adam(new Map([['code', this.code]]), { lr: opts.lr, beta1: REFINE_DEFAULTS.beta1, beta2: REFINE_DEFAULTS.beta2, eps: 1e-8 });
     // The target features never change: compute them once.
     const net = opts.beta > 0 ? opts.perceptualNet : undefined;
     this.target = net ? tf.tidy(() => net.features(x, [this.layer])[this.layer]) : null;

@@ -65,7 +65,8 @@ export class Adam {
         k,
         mode === 'js'
           ? { m: new Float32Array(p.size), v: new Float32Array(p.size) }
-          : { m: tf.variable(tf.zerosLike(p), false), v: tf.variable(tf.zerosLike(p), false) },
+          : // In a tidy: a variable shares its initial tensor's data, so the zerosLike tensors would otherwise outlive the optimiser.
+            tf.tidy(() => ({ m: tf.variable(tf.zerosLike(p), false), v: tf.variable(tf.zerosLike(p), false) })),
       );
     }
   }
