@@ -589,6 +589,16 @@ void defineOps() {
     out.push_back(c.noise && g[4].defined() ? g[4].detach() : at::zeros_like(in[5]));
     return out;
   });
+  // The equalised-lr convolution (src/nn/conv.ts): inputs x [N,H,W,Cin], weight [k,k,Cin,Cout],
+  // bias [Cout] (ignored without hasBias); attrs wScale, hasBias -> conv(x, weight·wScale, 'same') + bias.
+  def("ScaledConv", [](const std::vector<Tensor>& in, Attrs& a) {
+    double wScale = a.d();
+    bool hasBias = a.b();
+    int64_t k = in[1].size(0), p = (k - 1) / 2;
+    Conv conv{1, 1, 1, 1, p, k - 1 - p, p, k - 1 - p, true};
+    Tensor y = convForward(in[0], convWeight(in[1] * wScale), conv, 1);
+    return Outs{hasBias ? y + in[2] : y};
+  });
   // inputs x, weight, bias
   def("Dense", [](const std::vector<Tensor>& in, Attrs& a) { return Outs{denseForward(in, a)}; });
   // inputs x, weight, bias, dy -> dx, dweight, dbias (first order only).

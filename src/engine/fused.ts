@@ -41,6 +41,13 @@ export const FUSED_STYLED_CONV_GRAD = 'LiaStyledConvGrad';
 export const FUSED_DENSE = 'LiaDense';
 export const FUSED_DENSE_GRAD = 'LiaDenseGrad';
 
+/**
+ * The equalised-lr stride-1 'same' convolution with bias in one kernel (nn/conv.ts): inputs x,
+ * weight, bias; attrs wScale, hasBias. Its gradient is made of differentiable ops (conv gradients,
+ * a scale and a sum), so second order (R1) works through it.
+ */
+export const FUSED_SCALED_CONV = 'LiaScaledConv';
+
 /** Whether the active backend implements one of the fused kernels above. */
 export function hasFusedKernel(name: string): boolean {
   return tf.getKernel(name, tf.getBackend()) !== undefined;
@@ -101,6 +108,17 @@ export function dense(x: tf.Tensor2D, weight: tf.Tensor2D, bias: tf.Tensor | nul
   return tf.engine().runKernel(FUSED_DENSE, { x, weight, bias: bias ?? weight } as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor2D;
 }
 
+/** Whether scaledConv runs as one kernel here. */
+export function hasFusedScaledConv(): boolean {
+  return fusedOpsEnabled && hasFusedKernel(FUSED_SCALED_CONV);
+}
+
+/** conv2d(x, weight·wScale, 1, 'same') + bias as one kernel (hasFusedScaledConv() must hold). */
+export function scaledConv(x: tf.Tensor4D, weight: tf.Tensor4D, bias: tf.Tensor | null, wScale: number): tf.Tensor4D {
+  const attrs = { wScale, hasBias: bias ? 1 : 0 };
+  return tf.engine().runKernel(FUSED_SCALED_CONV, { x, weight, bias: bias ?? weight } as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+}
+
 let registered = false;
 
 /**
@@ -128,6 +146,24 @@ export function registerFusedGradients(): void {
       // which would dispose the other results of a call made inside the first one.
       const g = tf.engine().runKernel(FUSED_STYLED_CONV_GRAD, { x, s, weight, bias, noise, strength, dy: dy as tf.Tensor }, attrs) as unknown as tf.Tensor[];
       return { x: () => g[0], s: () => g[1], weight: () => g[2], bias: () => g[3], noise: () => tf.zerosLike(noise), strength: () => g[4] };
+    },
+  });
+  tf.registerGradient({
+    kernelName: FUSED_SCALED_CONV,
+    inputsToSave: ['x', 'weight', 'bias'],
+    gradFunc: (dy, saved, attrs) => {
+      const [x, weight, bias] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor];
+      const { wScale, hasBias } = attrs as unknown as { wScale: number; hasBias: number };
+      const d = dy as tf.Tensor4D;
+      return {
+        x: () => tf.conv2dTranspose(d, tf.mul(weight, wScale) as tf.Tensor4D, x.shape, 1, 'same'),
+        weight: () =>
+          tf.mul(
+            tf.engine().runKernel('Conv2DBackpropFilter', { x, dy: d }, { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: weight.shape } as unknown as tf.NamedAttrMap) as tf.Tensor,
+            wScale,
+          ),
+        bias: () => (hasBias ? tf.sum(d, [0, 1, 2]) : tf.zerosLike(bias)),
+      };
     },
   });
   tf.registerGradient({
