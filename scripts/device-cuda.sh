@@ -153,7 +153,7 @@ parity() { # $1: tf32 on|off|default
     const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
     for (const row of r.rows) console.log(`${row.backend}: step-1 loss drift ${row.lossDrift[0].toExponential(2)}, max over ${r.steps} steps ${Math.max(...row.lossDrift).toExponential(2)}, G weights ${row.paramDrift.toExponential(2)}, ${row.msPerStep.toFixed(1)} ms/step (cpu ${r.cpuMsPerStep.toFixed(0)})`);' "$OUT/parity-tf32-$1.json")"
 }
-parity off 150
+parity off 200
 
 # --- 3. end to end -------------------------------------------------------------------------------
 e2e() {

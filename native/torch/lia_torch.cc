@@ -590,6 +590,33 @@ void defineOps() {
     out.push_back(c.noise && g[4].defined() ? g[4].detach() : at::zeros_like(in[5]));
     return out;
   });
+  // The equalised-lr convolution (src/nn/conv.ts): inputs x [N,H,W,Cin], weight [k,k,Cin,Cout],
+  // bias [Cout] (ignored without hasBias); attrs wScale, hasBias -> conv(x, weight·wScale, 'same') + bias.
+  def("ScaledConv", [](const std::vector<Tensor>& in, Attrs& a) {
+    double wScale = a.d();
+    bool hasBias = a.b();
+    int64_t k = in[1].size(0), p = (k - 1) / 2;
+    Conv conv{1, 1, 1, 1, p, k - 1 - p, p, k - 1 - p, true};
+    Tensor y = convForward(in[0], convWeight(in[1] * wScale), conv, 1);
+    return Outs{hasBias ? y + in[2] : y};
+  });
+  // Its two gradients, each with the weight scale folded in (src/engine/fused.ts differentiates each
+  // by the others): inputs dy [N,H,W,Cout], weight [k,k,Cin,Cout]; attrs wScale -> conv2dTranspose(dy, weight·wScale)
+  def("ScaledConvBackpropInput", [](const std::vector<Tensor>& in, Attrs& a) {
+    double wScale = a.d();
+    const Tensor &dy = in[0], &w = in[1];
+    int64_t k = w.size(0), p = (k - 1) / 2;
+    Conv conv{1, 1, 1, 1, p, k - 1 - p, p, k - 1 - p, true};
+    return Outs{convBackpropInput(dy, convWeight(w * wScale), {dy.size(0), dy.size(1), dy.size(2), w.size(2)}, conv, 1)};
+  });
+  // inputs x [N,H,W,Cin], dy [N,H,W,Cout]; attrs wScale, k -> the filter gradient [k,k,Cin,Cout]·wScale
+  def("ScaledConvBackpropFilter", [](const std::vector<Tensor>& in, Attrs& a) {
+    double wScale = a.d();
+    int64_t k = a.n(), p = (k - 1) / 2;
+    Conv conv{1, 1, 1, 1, p, k - 1 - p, p, k - 1 - p, true};
+    Tensor g = convBackpropFilter(in[0], in[1], {in[1].size(3), in[0].size(3), k, k}, conv, 1);
+    return Outs{g.permute({2, 3, 1, 0}).contiguous() * wScale};
+  });
   // inputs x, weight, bias
   def("Dense", [](const std::vector<Tensor>& in, Attrs& a) { return Outs{denseForward(in, a)}; });
   // inputs x, weight, bias, dy -> dx, dweight, dbias (first order only).

@@ -35,11 +35,17 @@ export function registerBroadcastGradients(): void {
       const reps = (attrs as unknown as { reps: number[] }).reps;
       return {
         x: () => {
+          // Axis i of dy is [reps[i], x.shape[i]] (repetition outer); only axes that repeat a
+          // dimension larger than 1 are split, which keeps the rank low (webgpu handles rank ≤ 6).
           const d = dy as tf.Tensor;
+          const split: number[] = [];
           const axes: number[] = [];
-          reps.forEach((r, i) => r > 1 && axes.push(2 * i));
+          x.shape.forEach((s, i) => {
+            if (reps[i] > 1) axes.push(split.length);
+            if (reps[i] > 1 && s > 1) split.push(reps[i], s);
+            else split.push(reps[i] * s);
+          });
           if (axes.length === 0) return tf.reshape(d, x.shape);
-          const split = x.shape.flatMap((s, i) => [reps[i], s]);
           return tf.reshape(tf.sum(tf.reshape(d, split), axes), x.shape);
         },
       };

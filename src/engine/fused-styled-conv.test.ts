@@ -128,3 +128,39 @@ test('the fused dense layer (the generator\'s) on torch equals the composed ops:
   tf.dispose(x);
   layer.dispose();
 });
+
+test('the fused scaled conv (the discriminator\'s) on torch equals the composed ops up to R1\'s second order, within 1e-5', { skip }, async () => {
+  const { EqualConv2d } = await import('../nn/conv.js');
+  const run = async (composed: boolean, k: number, bias: boolean) => {
+    const layer = new EqualConv2d(new Rng(5), 3, 4, k, { bias, act: 'lrelu' });
+    if (layer.bias) tf.tidy(() => layer.bias!.assign(tf.fill([4], 0.2)));
+    const rng = new Rng(6);
+    const x = tf.tensor4d(Float32Array.from({ length: 2 * 5 * 5 * 3 }, () => rng.normal()), [2, 5, 5, 3]);
+    const go = () =>
+      tf.tidy(() => {
+        const params = [...layer.namedParameters().values()];
+        const d = (xx: tf.Tensor) => tf.sum(tf.mul(layer.forward(xx as tf.Tensor4D), tf.cos(tf.range(0, 4))));
+        // R1-shaped: the weights' gradient of |∂D/∂x|².
+        const { grads } = tf.variableGrads(() => tf.sum(tf.square(tf.grad(d)(x))) as tf.Scalar, params);
+        return [layer.forward(x), tf.grad(d)(x), ...params.map((p) => grads[p.name] ?? tf.zerosLike(p))];
+      });
+    const outs = composed ? withComposedOps(go) : go();
+    const values = await Promise.all(outs.map((t) => t.data() as Promise<Float32Array>));
+    tf.dispose([...outs, x]);
+    layer.dispose();
+    return values;
+  };
+  for (const [k, bias] of [[3, true], [1, false]] as const) {
+    await initEngine({ backend: 'torch', threads: 1 });
+    const fused = await run(false, k, bias);
+    const composed = await run(true, k, bias);
+    await initEngine({ backend: 'cpu' });
+    const cpu = await run(false, k, bias);
+    fused.forEach((v, i) => {
+      for (const [ref, what] of [[composed[i], 'composed on torch'], [cpu[i], 'cpu']] as const) {
+        const rel = maxRelativeError(v, ref);
+        assert.ok(rel <= 1e-5, `${k}×${k}, bias ${bias}: result ${i} (output, input gradient, second-order weight gradients) fused vs ${what} ${rel.toExponential(2)}`);
+      }
+    });
+  }
+});

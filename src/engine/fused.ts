@@ -41,6 +41,17 @@ export const FUSED_STYLED_CONV_GRAD = 'LiaStyledConvGrad';
 export const FUSED_DENSE = 'LiaDense';
 export const FUSED_DENSE_GRAD = 'LiaDenseGrad';
 
+/**
+ * The equalised-lr stride-1 'same' convolution with bias in one kernel (nn/conv.ts): inputs x,
+ * weight, bias; attrs wScale, hasBias. Its gradient is made of differentiable ops (conv gradients,
+ * a scale and a sum), so second order (R1) works through it.
+ */
+export const FUSED_SCALED_CONV = 'LiaScaledConv';
+/** Its input gradient conv2dTranspose(dy, weight·wScale): inputs dy, weight; attrs wScale. */
+export const SCALED_CONV_BACKPROP_INPUT = 'LiaScaledConvBackpropInput';
+/** Its filter gradient wScale·corr(x, dy): inputs x, dy; attrs wScale, k. */
+export const SCALED_CONV_BACKPROP_FILTER = 'LiaScaledConvBackpropFilter';
+
 /** Whether the active backend implements one of the fused kernels above. */
 export function hasFusedKernel(name: string): boolean {
   return tf.getKernel(name, tf.getBackend()) !== undefined;
@@ -101,6 +112,17 @@ export function dense(x: tf.Tensor2D, weight: tf.Tensor2D, bias: tf.Tensor | nul
   return tf.engine().runKernel(FUSED_DENSE, { x, weight, bias: bias ?? weight } as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor2D;
 }
 
+/** Whether scaledConv runs as one kernel here. */
+export function hasFusedScaledConv(): boolean {
+  return fusedOpsEnabled && hasFusedKernel(FUSED_SCALED_CONV);
+}
+
+/** conv2d(x, weight·wScale, 1, 'same') + bias as one kernel (hasFusedScaledConv() must hold). */
+export function scaledConv(x: tf.Tensor4D, weight: tf.Tensor4D, bias: tf.Tensor | null, wScale: number): tf.Tensor4D {
+  const attrs = { wScale, hasBias: bias ? 1 : 0 };
+  return tf.engine().runKernel(FUSED_SCALED_CONV, { x, weight, bias: bias ?? weight } as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+}
+
 let registered = false;
 
 /**
@@ -128,6 +150,48 @@ export function registerFusedGradients(): void {
       // which would dispose the other results of a call made inside the first one.
       const g = tf.engine().runKernel(FUSED_STYLED_CONV_GRAD, { x, s, weight, bias, noise, strength, dy: dy as tf.Tensor }, attrs) as unknown as tf.Tensor[];
       return { x: () => g[0], s: () => g[1], weight: () => g[2], bias: () => g[3], noise: () => tf.zerosLike(noise), strength: () => g[4] };
+    },
+  });
+  // The scaled conv C(x, W) = conv(x, W·s) + b, its input gradient I(dy, W) = convᵀ(dy, W·s) and its
+  // filter gradient F(x, dy) = s·corr(x, dy) differentiate into one another, to any order:
+  //   ∂⟨g, C(x, W)⟩: x → I(g, W), W → F(x, g), b → Σ g;
+  //   ∂⟨g, I(dy, W)⟩: dy → C(g, W) (no bias), W → F(g, dy);
+  //   ∂⟨g, F(x, dy)⟩: x → I(dy, g), dy → C(x, g) (no bias).
+  const run = (name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, number>) =>
+    tf.engine().runKernel(name, inputs as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+  const conv = (x: tf.Tensor, w: tf.Tensor, wScale: number) => run(FUSED_SCALED_CONV, { x, weight: w, bias: w }, { wScale, hasBias: 0 });
+  const input = (dy: tf.Tensor, w: tf.Tensor, wScale: number) => run(SCALED_CONV_BACKPROP_INPUT, { dy, weight: w }, { wScale });
+  const filter = (x: tf.Tensor, dy: tf.Tensor, wScale: number, k: number) => run(SCALED_CONV_BACKPROP_FILTER, { x, dy }, { wScale, k });
+  tf.registerGradient({
+    kernelName: FUSED_SCALED_CONV,
+    inputsToSave: ['x', 'weight', 'bias'],
+    gradFunc: (dy, saved, attrs) => {
+      const [x, weight, bias] = saved;
+      const { wScale, hasBias } = attrs as unknown as { wScale: number; hasBias: number };
+      const g = dy as tf.Tensor;
+      return {
+        x: () => input(g, weight, wScale),
+        weight: () => filter(x, g, wScale, weight.shape[0]),
+        bias: () => (hasBias ? tf.sum(g, [0, 1, 2]) : tf.zerosLike(bias)),
+      };
+    },
+  });
+  tf.registerGradient({
+    kernelName: SCALED_CONV_BACKPROP_INPUT,
+    inputsToSave: ['dy', 'weight'],
+    gradFunc: (g, saved, attrs) => {
+      const [dy, weight] = saved;
+      const { wScale } = attrs as unknown as { wScale: number };
+      return { dy: () => conv(g as tf.Tensor, weight, wScale), weight: () => filter(g as tf.Tensor, dy, wScale, weight.shape[0]) };
+    },
+  });
+  tf.registerGradient({
+    kernelName: SCALED_CONV_BACKPROP_FILTER,
+    inputsToSave: ['x', 'dy'],
+    gradFunc: (g, saved, attrs) => {
+      const [x, dy] = saved;
+      const { wScale } = attrs as unknown as { wScale: number };
+      return { x: () => input(dy, g as tf.Tensor, wScale), dy: () => conv(x, g as tf.Tensor, wScale) };
     },
   });
   tf.registerGradient({

@@ -64,9 +64,10 @@ export class Synthesis extends Module {
       const noise = opts.noise ?? 'random';
       const seed = opts.noiseSeed ?? 0;
       const n = ws.shape[0];
-      const w = (i: number): tf.Tensor2D =>
-        ws.rank === 2 ? (ws as tf.Tensor2D) : (tf.reshape(tf.slice(ws, [0, i, 0], [n, 1, ws.shape[2]!]), [n, ws.shape[2]!]) as tf.Tensor2D);
       if (ws.rank === 3 && ws.shape[1] !== this.numWs) throw new Error(`synthesis expects ${this.numWs} ws, got ${ws.shape[1]}`);
+      // One Unpack (its gradient one Pack) instead of a slice and a reshape per layer.
+      const each = ws.rank === 3 ? (tf.unstack(ws, 1) as tf.Tensor2D[]) : null;
+      const w = (i: number): tf.Tensor2D => (each ? each[i] : (ws as tf.Tensor2D));
       let x = tf.tile(this.constant, [n, 1, 1, 1]) as tf.Tensor4D;
       let rgb: tf.Tensor4D | null = null;
       let k = 0; // ws index

@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Module, randn } from './module.js';
 import { activate, type Activation } from './ops.js';
+import { hasFusedScaledConv, scaledConv } from '../engine/fused.js';
 import type { Rng } from '../util/rng.js';
 
 export class EqualConv2d extends Module {
@@ -26,8 +27,11 @@ export class EqualConv2d extends Module {
   /** x [N, H, W, in] → [N, H, W, out] */
   forward(x: tf.Tensor4D): tf.Tensor4D {
     return tf.tidy(() => {
-      let y: tf.Tensor = tf.conv2d(x, tf.mul(this.weight, this.wScale) as tf.Tensor4D, 1, 'same');
-      if (this.bias) y = tf.add(y, this.bias);
+      // On backends that have it one kernel (engine/fused.ts; differentiable twice, for R1).
+      let y: tf.Tensor = hasFusedScaledConv()
+        ? scaledConv(x, this.weight as tf.Tensor4D, this.bias, this.wScale)
+        : tf.conv2d(x, tf.mul(this.weight, this.wScale) as tf.Tensor4D, 1, 'same');
+      if (this.bias && !hasFusedScaledConv()) y = tf.add(y, this.bias);
       return activate(y, this.opts.act ?? 'linear') as tf.Tensor4D;
     });
   }

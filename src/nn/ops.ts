@@ -21,13 +21,17 @@ export const upsample2x: (x: tf.Tensor4D) => tf.Tensor4D = tf.customGrad(((x: tf
   save([]);
   return {
     value: tf.image.resizeNearestNeighbor(x as tf.Tensor4D, [2 * h, 2 * w]),
-    gradFunc: (dy: tf.Tensor) => tf.mul(tf.avgPool(dy as tf.Tensor4D, 2, 2, 'valid'), 4),
+    gradFunc: (dy: tf.Tensor) => tf.mul(downsample2x(dy as tf.Tensor4D), 4),
   };
 }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor4D) => tf.Tensor4D;
 
-/** 2×2 average pooling: [N,H,W,C] → [N,H/2,W/2,C]. */
+/**
+ * 2×2 average pooling: [N,H,W,C] → [N,H/2,W/2,C]. The AvgPool kernel itself: tf.avgPool adds a
+ * Cast of its float32 result to float32 (a kernel call per pool and training pass).
+ */
 export function downsample2x(x: tf.Tensor4D): tf.Tensor4D {
-  return tf.avgPool(x, 2, 2, 'valid');
+  if (x.dtype !== 'float32') return tf.avgPool(x, 2, 2, 'valid');
+  return tf.engine().runKernel('AvgPool', { x }, { filterSize: [2, 2], strides: [2, 2], pad: 'valid', dimRoundingMode: undefined } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
 }
 
 /** Normalises each latent vector to unit RMS (StyleGAN's pixel norm on z before the MLP mapping). */

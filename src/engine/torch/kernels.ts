@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { TorchBackend, TorchTensorInfo } from './backend.js';
 import { DTYPE_CODES } from './addon.js';
-import { ADAM_STEP, ADAM_STEP_MULTI, EMA_STEP, EMA_STEP_MULTI, FUSED_LEAKY_RELU, FUSED_LEAKY_RELU_GRAD, FUSED_STYLED_CONV, FUSED_STYLED_CONV_GRAD, FUSED_DENSE, FUSED_DENSE_GRAD, registerFusedGradients } from '../fused.js';
+import { ADAM_STEP, ADAM_STEP_MULTI, EMA_STEP, EMA_STEP_MULTI, FUSED_LEAKY_RELU, FUSED_LEAKY_RELU_GRAD, FUSED_STYLED_CONV, FUSED_STYLED_CONV_GRAD, FUSED_DENSE, FUSED_DENSE_GRAD, FUSED_SCALED_CONV, SCALED_CONV_BACKPROP_FILTER, SCALED_CONV_BACKPROP_INPUT, registerFusedGradients } from '../fused.js';
 import { RANDOM_NORMAL } from '../random.js';
 
 export const TORCH_BACKEND = 'torch';
@@ -79,6 +79,9 @@ export function registerTorchKernels(): void {
   const styledAttrs = (a: Attrs) => [num(a.wScale), num(a.upsample), num(a.demodulate), num(a.hasNoise), num(a.act), num(a.alpha, 0.2), num(a.gain, 1)];
   kernel(FUSED_STYLED_CONV, ['x', 's', 'weight', 'bias', 'noise', 'strength'], (ins, a, b) => b.run1('StyledConv', ins, styledAttrs(a), 'float32'));
   kernel(FUSED_STYLED_CONV_GRAD, ['x', 's', 'weight', 'bias', 'noise', 'strength', 'dy'], (ins, a, b) => b.runOp('StyledConvGrad', ins, styledAttrs(a)));
+  kernel(FUSED_SCALED_CONV, ['x', 'weight', 'bias'], (ins, a, b) => b.run1('ScaledConv', ins, [num(a.wScale), num(a.hasBias)], 'float32'));
+  kernel(SCALED_CONV_BACKPROP_INPUT, ['dy', 'weight'], (ins, a, b) => b.run1('ScaledConvBackpropInput', ins, [num(a.wScale)], 'float32'));
+  kernel(SCALED_CONV_BACKPROP_FILTER, ['x', 'dy'], (ins, a, b) => b.run1('ScaledConvBackpropFilter', ins, [num(a.wScale), num(a.k)], 'float32'));
   const denseAttrs = (a: Attrs) => [num(a.wScale), num(a.lrMul, 1), num(a.hasBias), num(a.act), num(a.alpha, 0.2), num(a.gain, 1)];
   kernel(FUSED_DENSE, ['x', 'weight', 'bias'], (ins, a, b) => b.run1('Dense', ins, denseAttrs(a), 'float32'));
   kernel(FUSED_DENSE_GRAD, ['x', 'weight', 'bias', 'dy'], (ins, a, b) => b.runOp('DenseGrad', ins, denseAttrs(a)));
