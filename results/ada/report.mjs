@@ -22,7 +22,10 @@ for (const m of modes) {
   fid[m] = [...byKimg.values()].sort((a, b) => a.kimg - b.kimg);
   logs[m] = lines(join(here, m, 'log.jsonl')).filter((l) => typeof l.kimg === 'number');
 }
-const series = modes.map((m) => ({ name: `--augment ${m}`, points: fid[m].map((r) => [r.kimg, r.value]) })).filter((s) => s.points.length);
+// The chart: the snapshots both runs have, from the first after initialisation (the off run has two
+// extra snapshots, written when its first, longer attempt was stopped; they are in the table).
+const common = (k) => k > 0 && modes.every((m) => fid[m].some((r) => r.kimg === k));
+const series = modes.map((m) => ({ name: `--augment ${m}`, points: fid[m].filter((r) => common(r.kimg)).map((r) => [r.kimg, r.value]) })).filter((s) => s.points.length);
 if (series.length) {
   writeFileSync(join(here, 'fid.svg'), lineChartSvg(series, { title: 'Fashion-MNIST, 2,000 training images, quick preset: sample FID10k vs the test split', xLabel: 'kimg', yLabel: 'FID (fmnistnet-wide)', logY: true }));
 }
@@ -34,9 +37,9 @@ if (ada.length) {
     return [l.kimg, win.reduce((a, b) => a + b, 0) / Math.max(1, win.length)];
   });
   writeFileSync(join(here, 'p.svg'), lineChartSvg([
-    { name: 'p (augmentation probability)', points: ada.filter((l) => typeof l.augment_p === 'number').map((l) => [l.kimg, l.augment_p]) },
-    { name: 'sign(D(real)), mean of 10 log lines', points: smooth },
-    { name: 'target 0.6', points: [[0, 0.6], [ada[ada.length - 1].kimg, 0.6]] },
+    { name: 'p', points: ada.filter((l) => typeof l.augment_p === 'number').map((l) => [l.kimg, l.augment_p]) },
+    { name: 'r_t (10-line mean)', points: smooth },
+    { name: 'target', points: [[0, 0.6], [ada[ada.length - 1].kimg, 0.6]] },
   ], { title: 'ADA run: p and the overfitting heuristic r_t by kimg', xLabel: 'kimg', yLabel: 'p, r_t' }));
 }
 // Also for the off run: sign(D(real)) is not logged there, so d_real (the mean real logit) for both.
@@ -44,14 +47,18 @@ const rows = [];
 const kimgs = [...new Set(modes.flatMap((m) => fid[m].map((r) => r.kimg)))].sort((a, b) => a - b);
 for (const k of kimgs) {
   const cell = (m) => fmt(fid[m]?.find((r) => r.kimg === k)?.value);
-  const near = (m) => logs[m]?.reduce((best, l) => (Math.abs(l.kimg - k) < Math.abs((best?.kimg ?? Infinity) - k) ? l : best), null);
-  const a = near('ada');
-  rows.push(`| ${fmt(k, 5)} | ${cell('off')} | ${cell('ada')} | ${fmt(near('off')?.d_real)} | ${fmt(a?.d_real)} | ${a && typeof a.augment_p === 'number' ? fmt(a.augment_p) : ''} |`);
+  // Log lines within 2 kimg before the snapshot: the mean real logit (both runs) and r_t (ada).
+  const win = (m, key) => {
+    const v = (logs[m] ?? []).filter((l) => l.kimg <= k && l.kimg > k - 2 && typeof l[key] === 'number').map((l) => l[key]);
+    return v.length ? v.reduce((a, b) => a + b, 0) / v.length : undefined;
+  };
+  const near = logs.ada?.reduce((best, l) => (Math.abs(l.kimg - k) < Math.abs((best?.kimg ?? Infinity) - k) ? l : best), null);
+  rows.push(`| ${fmt(k, 5)} | ${cell('off')} | ${cell('ada')} | ${fmt(win('off', 'd_real'), 3)} | ${fmt(win('ada', 'd_real'), 3)} | ${fmt(win('ada', 'd_real_sign'), 3)} | ${near && typeof near.augment_p === 'number' ? fmt(near.augment_p, 3) : ''} |`);
 }
 const wall = (m) => { const l = logs[m]?.[logs[m].length - 1]; return l ? `${fmt(l.kimg, 5)} kimg in ${Math.round(l.elapsed_sec / 60)} min` : 'not run'; };
 const md = [
-  '| kimg | FID10k off | FID10k ada | mean D(real) logit, off | mean D(real) logit, ada | p (ada) |',
-  '|---|---|---|---|---|---|',
+  '| kimg | FID10k off | FID10k ada | D(real) logit, off | D(real) logit, ada | r_t = sign(D(real)), ada | p (ada) |',
+  '|---|---|---|---|---|---|---|',
   ...rows,
   '',
   `Training: off ${wall('off')}, ada ${wall('ada')} (torch backend, 1 thread).`,
