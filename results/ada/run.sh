@@ -6,11 +6,11 @@
 # One process at a time, one thread (a shared machine). The two runs advance in turns, `chunk` kimg
 # at a time (each turn resumes the run exactly from its newest snapshot), so that wherever the
 # experiment is stopped both runs have seen the same number of images, give or take one chunk.
-#   results/ada/run.sh [kimg=80] [chunk=20] [runs-parent=runs/ada-small]
+#   results/ada/run.sh [kimg=120] [chunk=20] [runs-parent=runs/ada-small]
 # Rerunning continues from where it stopped; a finished experiment only redraws the curves.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-kimg=${1:-80}
+kimg=${1:-120}
 chunk=${2:-20}
 parent=${3:-runs/ada-small}
 lia="node dist/cli.js"
