@@ -17,14 +17,14 @@ import { readSnapshot, exportGroups } from '../../train/snapshot.js';
 import { loadDataset } from '../../data/index.js';
 import { writeImageGrid } from '../../io/images.js';
 import { interpolateLatents } from '../../invert/interpolate.js';
-import { AUGMENT_DEFAULTS, AUGMENT_MODES, AUGMENT_PIPES, ADA_DEFAULT_BELOW_IMAGES, defaultAugmentMode, resolveAugmentOptions, type AugmentMode } from '../../augment/index.js';
+import { AUGMENT_DEFAULTS, AUGMENT_MODES, AUGMENT_PIPES, ADA_DEFAULT_BELOW_IMAGES, defaultAugmentMode, resolveAugmentOptions, type AugmentOptions } from '../../augment/index.js';
 import { addDistributedOptions, distributedPlan, joinProcessGroup, launchWorkers, startFromRankZero, type DistOptions } from '../distributed.js';
 import { resumedBatch } from '../../train/data-parallel.js';
 import type { DecoderLoopState } from '../../train/stage1.js';
 
 const num = parseNumber;
 
-interface TrainOpts extends EngineOptions, DistOptions {
+interface TrainOpts extends EngineOptions, DistOptions, AugmentOptions {
   data?: string;
   dataDir?: string;
   resolution?: number;
@@ -55,12 +55,6 @@ interface TrainOpts extends EngineOptions, DistOptions {
   preset?: PresetName;
   resume?: string;
   quiet?: boolean;
-  augment?: AugmentMode;
-  augmentP?: number;
-  adaTarget?: number;
-  augmentPipe?: string;
-  adaInterval?: number;
-  adaKimg?: number;
 }
 
 const D = DEFAULT_DECODER_CONFIG;
